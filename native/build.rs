@@ -1,0 +1,4 @@
+fn main() {
+    #[cfg(feature = "napi-binding")]
+    napi_build::setup();
+}

@@ -1,0 +1,11 @@
+//! Cairn's native core: Reed-Solomon erasure coding and bitrot hashing, with SIMD chosen at run time.
+//! This file only lists modules; the JS binding lives in `binding` (feature `napi-binding`).
+
+pub mod bitrot;
+pub mod erasure;
+pub mod gf;
+pub mod kernels;
+pub mod simd;
+
+#[cfg(feature = "napi-binding")]
+mod binding;
