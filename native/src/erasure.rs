@@ -78,20 +78,13 @@ impl Erasure {
             let mut parity = vec![vec![0u8; 1]; m];
             for j in 0..k {
                 data.iter_mut().enumerate().for_each(|(i, d)| d[0] = (i == j) as u8);
-                rs.encode_sep(&data, &mut parity)
-                    .map_err(|_| Error::InvalidShape { data: k, parity: m })?;
+                rs.encode_sep(&data, &mut parity).map_err(|_| Error::InvalidShape { data: k, parity: m })?;
                 for r in 0..m {
                     raw[r * k + j] = parity[r][0];
                 }
             }
         }
-        Ok(Erasure {
-            k,
-            m,
-            parity: Coeffs::new(m, k, raw),
-            codec,
-            decode_cache: Mutex::new(HashMap::new()),
-        })
+        Ok(Erasure { k, m, parity: Coeffs::new(m, k, raw), codec, decode_cache: Mutex::new(HashMap::new()) })
     }
 
     pub fn data_shards(&self) -> usize {
@@ -229,11 +222,8 @@ impl Erasure {
         }
         if let Some((spec, digests)) = hash {
             let shards = inputs.iter().copied().chain(outputs.iter().map(|o| &**o));
-            let shards: Vec<&[u8]> = if s == 0 {
-                vec![&[][..]; self.total_shards()]
-            } else {
-                shards.collect()
-            };
+            let shards: Vec<&[u8]> =
+                if s == 0 { vec![&[][..]; self.total_shards()] } else { shards.collect() };
             for (shard, out) in shards.iter().zip(digests.chunks_mut(DIGEST_LEN)) {
                 spec.digest_into(shard, out);
             }

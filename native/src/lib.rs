@@ -8,4 +8,4 @@ pub mod kernels;
 pub mod simd;
 
 #[cfg(feature = "napi-binding")]
-mod binding;
+pub mod binding;

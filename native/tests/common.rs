@@ -5,7 +5,8 @@ use serde_json::Value;
 
 pub fn vectors() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vectors.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read vectors.json")).expect("parse vectors.json")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read vectors.json"))
+        .expect("parse vectors.json")
 }
 
 /// The input pattern of every vector: byte i is i % 251.

@@ -23,7 +23,12 @@ fn encode_all(e: &Erasure, level: Level, block: &[u8]) -> Vec<Vec<u8>> {
     shards
 }
 
-fn reconstruct_after_losing(e: &Erasure, level: Level, shards: &[Vec<u8>], lost: &[usize]) -> Result<Vec<Vec<u8>>, Error> {
+fn reconstruct_after_losing(
+    e: &Erasure,
+    level: Level,
+    shards: &[Vec<u8>],
+    lost: &[usize],
+) -> Result<Vec<Vec<u8>>, Error> {
     let mut work: Vec<Vec<u8>> = shards.to_vec();
     for &l in lost {
         work[l].iter_mut().for_each(|b| *b = 0xEE);
@@ -39,8 +44,17 @@ fn shards_match_klauspost_vectors_at_every_simd_level() {
     let cases = v["reedsolomon"].as_array().unwrap();
     assert!(cases.len() >= 50);
     for c in cases {
-        let (k, m, len) = (c["k"].as_u64().unwrap() as usize, c["m"].as_u64().unwrap() as usize, c["len"].as_u64().unwrap() as usize);
-        let want: Vec<Vec<u8>> = c["shards"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap()).collect();
+        let (k, m, len) = (
+            c["k"].as_u64().unwrap() as usize,
+            c["m"].as_u64().unwrap() as usize,
+            c["len"].as_u64().unwrap() as usize,
+        );
+        let want: Vec<Vec<u8>> = c["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| hex::decode(h.as_str().unwrap()).unwrap())
+            .collect();
         let e = Erasure::new(k, m).unwrap();
         assert_eq!(e.shard_size(len), c["shardSize"].as_u64().unwrap() as usize);
         for level in supported_levels() {
@@ -58,7 +72,12 @@ fn any_k_of_the_vector_shards_rebuild_the_rest() {
         if k + m > 20 {
             continue;
         }
-        let shards: Vec<Vec<u8>> = c["shards"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap()).collect();
+        let shards: Vec<Vec<u8>> = c["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| hex::decode(h.as_str().unwrap()).unwrap())
+            .collect();
         let e = Erasure::new(k, m).unwrap();
         // Lose the first m and the last m shards.
         for lost in [(0..m).collect::<Vec<_>>(), (k..k + m).collect()] {
@@ -104,7 +123,10 @@ fn more_than_m_lost_is_an_error_and_writes_nothing() {
     let mut views: Vec<Option<&mut [u8]>> = work.iter_mut().map(|v| Some(v.as_mut_slice())).collect();
     views[0] = None;
     views[1] = None;
-    assert!(matches!(e.reconstruct(cairn_native::simd::level(), &mut views, &[2]), Err(Error::TooFewShards { .. })));
+    assert!(matches!(
+        e.reconstruct(cairn_native::simd::level(), &mut views, &[2]),
+        Err(Error::TooFewShards { .. })
+    ));
 }
 
 #[test]
@@ -157,7 +179,11 @@ fn multi_block_encode_equals_block_by_block() {
         assert_eq!(&parity[off..off + 3 * s], &shards[6..].concat()[..], "block {b}");
         off += 3 * s;
         for (i, shard) in shards.iter().enumerate() {
-            assert_eq!(&hashes[(b * 9 + i) * 32..(b * 9 + i + 1) * 32], &spec.digest(shard)[..], "block {b} shard {i}");
+            assert_eq!(
+                &hashes[(b * 9 + i) * 32..(b * 9 + i + 1) * 32],
+                &spec.digest(shard)[..],
+                "block {b} shard {i}"
+            );
         }
     }
     assert_eq!(off, parity.len());
@@ -168,12 +194,18 @@ fn wrong_buffer_sizes_are_errors_not_panics() {
     let e = Erasure::new(4, 2).unwrap();
     let data = vec![1u8; 1000];
     let mut short = vec![0u8; 10];
-    assert!(matches!(e.encode_blocks(Level::Scalar, &data, 1000, &mut short, None), Err(Error::BadLength(_))));
+    assert!(matches!(
+        e.encode_blocks(Level::Scalar, &data, 1000, &mut short, None),
+        Err(Error::BadLength(_))
+    ));
     let mut parity = vec![0u8; e.parity_len(1000, 1000)];
     assert!(matches!(e.encode_blocks(Level::Scalar, &data, 0, &mut parity, None), Err(Error::BadLength(_))));
     let spec = HashSpec::new(Algorithm::Blake3, None);
     let mut h = vec![0u8; 31];
-    assert!(matches!(e.encode_blocks(Level::Scalar, &data, 1000, &mut parity, Some((&spec, &mut h))), Err(Error::BadLength(_))));
+    assert!(matches!(
+        e.encode_blocks(Level::Scalar, &data, 1000, &mut parity, Some((&spec, &mut h))),
+        Err(Error::BadLength(_))
+    ));
     let mut a = vec![0u8; 10];
     let mut b = vec![0u8; 11];
     let mut views: Vec<Option<&mut [u8]>> = vec![Some(&mut a), Some(&mut b), None, None, None, None];

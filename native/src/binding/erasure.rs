@@ -80,7 +80,12 @@ impl ErasureCoder {
     /// Block `b`'s `m` parity shards go to `parity` one after another from `b * m * shardSize`;
     /// `parityLength()` says how long `parity` must be.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn encode(&self, data: Buffer, parity: Buffer, options: Option<EncodeOptions>) -> Result<AsyncTask<EncodeTask>> {
+    pub fn encode(
+        &self,
+        data: Buffer,
+        parity: Buffer,
+        options: Option<EncodeOptions>,
+    ) -> Result<AsyncTask<EncodeTask>> {
         Ok(AsyncTask::new(EncodeTask::new(&self.inner, data, parity, options)?))
     }
 
@@ -94,7 +99,11 @@ impl ErasureCoder {
     /// (zero padded by the caller), the last `m` receive the parity. The caller chooses the memory
     /// layout (see the README on alignment), which is why the engine uses this form.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn encode_shards(&self, shards: Vec<Buffer>, options: Option<EncodeOptions>) -> Result<AsyncTask<EncodeShardsTask>> {
+    pub fn encode_shards(
+        &self,
+        shards: Vec<Buffer>,
+        options: Option<EncodeOptions>,
+    ) -> Result<AsyncTask<EncodeShardsTask>> {
         Ok(AsyncTask::new(EncodeShardsTask::new(&self.inner, shards, options)?))
     }
 
@@ -139,7 +148,8 @@ pub struct EncodeTask {
 impl EncodeTask {
     fn new(coder: &Arc<Erasure>, data: Buffer, parity: Buffer, o: Option<EncodeOptions>) -> Result<Self> {
         let spec = hash_spec(&o)?;
-        let block_size = o.as_ref().and_then(|o| o.block_size).map(|b| b as usize).unwrap_or(data.len()).max(1);
+        let block_size =
+            o.as_ref().and_then(|o| o.block_size).map(|b| b as usize).unwrap_or(data.len()).max(1);
         let hash = match (spec, o.and_then(|o| o.hashes)) {
             (Some(s), Some(h)) => Some((s, h)),
             _ => None,

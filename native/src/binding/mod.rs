@@ -4,8 +4,8 @@
 //! Buffers are borrowed, never copied: outputs go into Buffers the caller hands in. A caller must not
 //! touch those Buffers until the promise settles.
 
-mod bitrot;
-mod erasure;
+pub mod bitrot;
+pub mod erasure;
 
 use napi::{Error, Status};
 

@@ -5,11 +5,11 @@
 //! is loaded once per group and every output byte stored once. The kernel family is chosen at run
 //! time (`simd::level`).
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
-#[cfg(target_arch = "aarch64")]
-mod neon;
 
 use crate::gf;
 use crate::simd::Level;
@@ -20,6 +20,7 @@ pub struct Coeffs {
     cols: usize,
     raw: Vec<u8>,
     nibbles: Vec<[u8; 64]>,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     gfni: Vec<u64>,
 }
 
@@ -109,7 +110,8 @@ unsafe fn run(
 ) {
     // The vector kernels without masked loads: the scalar kernel takes the bytes before the
     // inputs reach vector alignment (so slices of one block load whole cache lines) and the tail.
-    let aligned = |width: usize| start + ((width - (ins[0] as usize + start) % width) % width).min(end - start);
+    let aligned =
+        |width: usize| start + ((width - (ins[0] as usize + start) % width) % width).min(end - start);
     let done = match level {
         #[cfg(target_arch = "x86_64")]
         Level::Avx512Gfni => {

@@ -5,6 +5,9 @@
 //! The CPU must support the named target features; every input and output pointer must address at
 //! least `end` bytes; outputs must not overlap the inputs or each other.
 
+// Kernels index several per-row arrays (pointers, matrices, accumulators) by one counter.
+#![allow(clippy::needless_range_loop)]
+
 use super::dispatch_group;
 use std::arch::x86_64::*;
 

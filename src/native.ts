@@ -1,0 +1,197 @@
+/**
+ * The only importer of the native addon: finds the binary, and gives the rest of Cairn typed
+ * wrappers over it. Work on 64 KiB or more runs on a worker thread; smaller work runs inline,
+ * where a thread round trip (~15-30 us) would cost more than the work.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type * as Binding from '../native/index';
+import { binaryName, packageName, platformTriple } from '../native/platform';
+
+export { platformTriple };
+
+export type HashAlgorithm = Binding.HashAlgorithm;
+export type EncodeOptions = Binding.EncodeOptions;
+
+/** Below this many bytes a call runs inline instead of on a worker thread. */
+export const INLINE_LIMIT = 64 * 1024;
+/** Bytes in a bitrot digest. */
+export const DIGEST_LENGTH = 32;
+
+function load(): typeof Binding {
+  const triple = platformTriple();
+  const candidates = [
+    process.env.CAIRN_NATIVE_PATH,
+    path.join(__dirname, '..', 'native', binaryName(triple)),
+    packageName(triple),
+  ].filter((c): c is string => !!c);
+  const errors: string[] = [];
+  for (const c of candidates) {
+    if (path.isAbsolute(c) && !existsSync(c)) {
+      errors.push(`${c}: not found`);
+      continue;
+    }
+    try {
+      return require(c) as typeof Binding;
+    } catch (e) {
+      errors.push(`${c}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(
+    `Cairn's native addon for ${triple} was not found.\n` +
+      `Tried:\n  ${errors.join('\n  ')}\n` +
+      'No prebuilt binary fits this platform, so build it from source: install Rust >= 1.89 ' +
+      '(https://rustup.rs) and a C compiler, then run `npm run build:native` in the cairn-s3 package ' +
+      '(or reinstall it: `npm install` builds it when cargo is on the PATH).',
+  );
+}
+
+const native = load();
+
+/** The SIMD kernel family in use: `avx512gfni`, `gfni256`, `avx2`, `ssse3`, `neon` or `scalar`. */
+export const simdLevel: () => string = native.simdLevel;
+/** Every kernel family this CPU can run, weakest first. `CAIRN_SIMD=<level>` caps the choice. */
+export const supportedSimdLevels: () => string[] = native.supportedSimdLevels;
+/** MinIO's HighwayHash-256 bitrot key, the default key of `highwayhash256`. */
+export const minioBitrotKey: () => Buffer = native.minioBitrotKey;
+
+/**
+ * Reed-Solomon over GF(2^8) for `dataShards + parityShards` (at most 256), byte-compatible with
+ * klauspost/reedsolomon and so with MinIO's shard files.
+ */
+export class ErasureCoder {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly totalShards: number;
+  private readonly coder: Binding.ErasureCoder;
+
+  constructor(dataShards: number, parityShards: number) {
+    if (
+      !Number.isInteger(dataShards) ||
+      !Number.isInteger(parityShards) ||
+      dataShards < 1 ||
+      parityShards < 0
+    ) {
+      throw new RangeError(`invalid erasure shape ${dataShards}+${parityShards}`);
+    }
+    this.coder = new native.ErasureCoder(dataShards, parityShards);
+    this.dataShards = dataShards;
+    this.parityShards = parityShards;
+    this.totalShards = dataShards + parityShards;
+  }
+
+  /** Bytes per shard for a block of `length` bytes: `ceil(length / dataShards)`. */
+  shardSize(length: number): number {
+    return Math.ceil(length / this.dataShards);
+  }
+
+  /** Bytes of parity `encode` writes for `length` bytes cut in blocks of `blockSize`. */
+  parityLength(length: number, blockSize = length): number {
+    return this.coder.parityLength(length, blockSize);
+  }
+
+  /**
+   * Computes the parity of `data` (one or more blocks of `options.blockSize`) into `parity`, and,
+   * with `options.hashes`, a bitrot digest of every shard. Buffers are used in place: leave them
+   * alone until the promise settles.
+   */
+  encode(data: Buffer, parity: Buffer, options?: EncodeOptions): Promise<void> {
+    if (data.length < INLINE_LIMIT) return settle(() => this.coder.encodeSync(data, parity, options));
+    return this.coder.encode(data, parity, options);
+  }
+
+  encodeSync(data: Buffer, parity: Buffer, options?: EncodeOptions): void {
+    this.coder.encodeSync(data, parity, options);
+  }
+
+  /** One block as `k + m` equal shard Buffers: data in the first `k`, parity written to the rest. */
+  encodeShards(shards: Buffer[], options?: EncodeOptions): Promise<void> {
+    const bytes = (shards[0]?.length ?? 0) * this.dataShards;
+    if (bytes < INLINE_LIMIT) return settle(() => this.coder.encodeShardsSync(shards, options));
+    return this.coder.encodeShards(shards, options);
+  }
+
+  encodeShardsSync(shards: Buffer[], options?: EncodeOptions): void {
+    this.coder.encodeShardsSync(shards, options);
+  }
+
+  /**
+   * Rebuilds the shards in `missing` (their Buffers are overwritten) from any `dataShards` of the
+   * others; `null` marks a shard that is neither present nor wanted. Rejects, writing nothing,
+   * when fewer than `dataShards` are present.
+   */
+  reconstruct(shards: Array<Buffer | null | undefined>, missing: number[]): Promise<void> {
+    const len = shards.find((s) => s)?.length ?? 0;
+    if (len * this.dataShards < INLINE_LIMIT)
+      return settle(() => this.coder.reconstructSync(shards, missing));
+    return this.coder.reconstruct(shards, missing);
+  }
+
+  reconstructSync(shards: Array<Buffer | null | undefined>, missing: number[]): void {
+    this.coder.reconstructSync(shards, missing);
+  }
+}
+
+/** The 32-byte bitrot digest of `data` (HighwayHash defaults to MinIO's key; BLAKE3 is unkeyed). */
+export function hash(algorithm: HashAlgorithm, data: Buffer, key?: Buffer): Promise<Buffer> {
+  if (data.length < INLINE_LIMIT) return settle(() => native.hashSync(algorithm, data, key));
+  return native.hash(algorithm, data, key);
+}
+
+export function hashSync(algorithm: HashAlgorithm, data: Uint8Array, key?: Uint8Array): Buffer {
+  return native.hashSync(algorithm, data, key);
+}
+
+/** Digest of each `chunkSize` piece of `data` (the last may be shorter) into `out`, 32 bytes each. */
+export function hashChunks(
+  algorithm: HashAlgorithm,
+  data: Buffer,
+  chunkSize: number,
+  out: Buffer,
+  key?: Buffer,
+): Promise<void> {
+  if (data.length < INLINE_LIMIT)
+    return settle(() => native.hashChunksSync(algorithm, data, chunkSize, out, key));
+  return native.hashChunks(algorithm, data, chunkSize, out, key);
+}
+
+export function hashChunksSync(
+  algorithm: HashAlgorithm,
+  data: Buffer,
+  chunkSize: number,
+  out: Buffer,
+  key?: Buffer,
+): void {
+  native.hashChunksSync(algorithm, data, chunkSize, out, key);
+}
+
+/** A streaming bitrot hasher: `update` as data arrives, `digest` at any point, `reset` to reuse. */
+export interface Hasher {
+  update(data: Uint8Array): Hasher;
+  digest(): Buffer;
+  reset(): void;
+}
+
+export function createHasher(algorithm: HashAlgorithm, key?: Uint8Array): Hasher {
+  let h: Binding.Blake3Hasher | Binding.HighwayHasher;
+  if (algorithm === 'blake3') h = new native.Blake3Hasher(key);
+  else if (algorithm === 'highwayhash256') h = new native.HighwayHasher(key);
+  else throw new TypeError(`unknown hash algorithm ${String(algorithm)}`);
+  const hasher: Hasher = {
+    update(data) {
+      h.update(data);
+      return hasher;
+    },
+    digest: () => h.digest(),
+    reset: () => h.reset(),
+  };
+  return hasher;
+}
+
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
