@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import { LocalDrive } from '../../src/storage/LocalDrive';
+import { storageCodeFor, toStorageError } from '../../src/storage/osErrors';
+import { SYSTEM_VOLUME, TMP_DIR } from '../../src/storage/StorageAPI';
+import { collect } from './helpers';
+import { type DriveFixture, storageAPISuite } from './StorageAPI.suite';
+
+export async function localFixture(): Promise<DriveFixture & { drive: LocalDrive }> {
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cairn-drive-'));
+  const root = path.join(base, 'drive');
+  await fs.mkdir(root);
+  return { drive: new LocalDrive(root), root, cleanup: () => fs.rm(base, { recursive: true, force: true }) };
+}
+
+const shared = suite('LocalDrive: StorageAPI suite');
+storageAPISuite(shared, localFixture);
+shared.run();
+
+const local = suite('LocalDrive');
+
+local('OS errors map to storage error codes by what the call was doing', () => {
+  const table: [string | undefined, 'read' | 'write' | 'volume', string][] = [
+    ['ENOENT', 'read', 'FileNotFound'],
+    ['ENOENT', 'volume', 'VolumeNotFound'],
+    ['ENOTDIR', 'read', 'FileNotFound'],
+    ['ENOTDIR', 'write', 'IsNotRegular'],
+    ['EISDIR', 'read', 'IsNotRegular'],
+    ['EEXIST', 'volume', 'VolumeExists'],
+    ['ENOTEMPTY', 'volume', 'VolumeNotEmpty'],
+    ['ENOTEMPTY', 'write', 'VolumeNotEmpty'],
+    ['EACCES', 'read', 'FileAccessDenied'],
+    ['EPERM', 'write', 'FileAccessDenied'],
+    ['EROFS', 'write', 'FileAccessDenied'],
+    ['ENOSPC', 'write', 'DriveFull'],
+    ['EDQUOT', 'write', 'DriveFull'],
+    ['ENAMETOOLONG', 'read', 'FileNameTooLong'],
+    ['EIO', 'read', 'FaultyDrive'],
+    ['EMFILE', 'read', 'FaultyDrive'],
+    [undefined, 'read', 'FaultyDrive'],
+  ];
+  for (const [errno, op, code] of table) assert.equal(storageCodeFor(errno, op), code, `${errno} ${op}`);
+  const e = toStorageError(Object.assign(new Error('boom'), { code: 'EIO' }), 'read', 'v/p');
+  assert.equal(e.code, 'FaultyDrive');
+  assert.match(e.message, /EIO at v\/p/);
+  assert.equal((e.cause as Error).message, 'boom');
+});
+
+local('a key segment too long for the file system fails with FileNameTooLong', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    const e = await fx.drive
+      .writeAll('v', `${'x'.repeat(300)}/f`, Buffer.from('x'))
+      .catch((err: unknown) => err);
+    assert.equal((e as { code?: string }).code, 'FileNameTooLong');
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+local('cleanTmp removes what interrupted writes left in the temp directory', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    await fx.drive.writeAll('v', 'f', Buffer.from('x'));
+    const tmp = path.join(fx.root, SYSTEM_VOLUME, TMP_DIR);
+    await fs.writeFile(path.join(tmp, 'old'), 'x');
+    await fs.mkdir(path.join(tmp, 'olddir', 'sub'), { recursive: true });
+    const past = new Date(Date.now() - 3_600_000);
+    await fs.utimes(path.join(tmp, 'old'), past, past);
+    await fs.utimes(path.join(tmp, 'olddir'), past, past);
+    await fs.writeFile(path.join(tmp, 'fresh'), 'x');
+    assert.equal(await fx.drive.cleanTmp(new Date(Date.now() - 60_000)), 2);
+    assert.deepEqual(await fs.readdir(tmp), ['fresh']);
+    assert.equal(await fx.drive.cleanTmp(), 1);
+    assert.deepEqual(await fs.readdir(tmp), []);
+    assert.deepEqual(await fx.drive.readAll('v', 'f'), Buffer.from('x'));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+local('writes still work after the temp directory is removed', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    await fx.drive.writeAll('v', 'f', Buffer.from('1'));
+    await fs.rm(path.join(fx.root, SYSTEM_VOLUME), { recursive: true });
+    await fx.drive.writeAll('v', 'f', Buffer.from('2'));
+    assert.deepEqual(await fx.drive.readAll('v', 'f'), Buffer.from('2'));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+local('a volume deleted with force leaves nothing behind', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    for (let i = 0; i < 20; i++) await fx.drive.writeMetadata('v', `k${i}/x`, Buffer.from('m'));
+    await fx.drive.deleteVolume('v', true);
+    assert.deepEqual(await fs.readdir(path.join(fx.root, SYSTEM_VOLUME, TMP_DIR)), []);
+    assert.deepEqual(await fs.readdir(fx.root), [SYSTEM_VOLUME]);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+local('walk does not follow symbolic links out of the volume', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    const outside = path.join(path.dirname(fx.root), 'outside');
+    await fs.mkdir(path.join(outside, 'obj'), { recursive: true });
+    await fs.writeFile(path.join(outside, 'obj', 'cairn.meta'), 'outside');
+    await fs.symlink(outside, path.join(fx.root, 'v', 'link'));
+    assert.deepEqual(await collect(fx.drive.walk('v')), []);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+local.run();

@@ -1,0 +1,944 @@
+/**
+ * A drive that is a directory on a local file system: `<root>/<volume>/<path>`.
+ *
+ * Crash safety: whole files are written to `<root>/.cairn.sys/tmp/<uuid>` (same file system),
+ * fsynced, renamed over their target, and the target's directory is fsynced; a crash leaves the old
+ * file or the new one, plus at worst a stray temp file that `cleanTmp` removes. Directories this
+ * drive creates are fsynced into their parents too.
+ *
+ * Errors: every OS error becomes a `StorageError` (`./osErrors`). When an ENOENT/ENOTDIR hits a path
+ * that should be there, one stat of the root (then of the volume) tells `DriveNotFound` (unmounted,
+ * removed) and `VolumeNotFound` apart from a missing file; healthy calls pay nothing for it.
+ * Nothing ever creates the root or a volume implicitly (except the system volume, which the first
+ * temporary write makes), so a vanished mount point is never silently refilled on the parent disk.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Dirent, constants as fsConstants, type Stats } from 'node:fs';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { StorageError } from './errors';
+import { readFormat } from './format';
+import { errnoOf, type OsOp, toStorageError } from './osErrors';
+import {
+  assertSafePath,
+  compareKeys,
+  decodeSegment,
+  encodeSegment,
+  isReservedName,
+  META_FILE,
+} from './paths';
+import {
+  type DiskInfo,
+  type FileWriter,
+  type StorageAPI,
+  SYSTEM_VOLUME,
+  TMP_DIR,
+  type VolInfo,
+  type WalkEntry,
+  type WalkOptions,
+} from './StorageAPI';
+
+/** Bytes per read of `readFileStream`. */
+const STREAM_CHUNK = 256 * 1024;
+
+/** Refuses volume names that are not one plain directory name. */
+export function assertVolumeName(volume: string): void {
+  if (
+    typeof volume !== 'string' ||
+    volume === '' ||
+    volume === '.' ||
+    volume === '..' ||
+    volume.includes('/') ||
+    volume.includes('\\') ||
+    volume.includes('\0')
+  ) {
+    throw new StorageError('InvalidPath', `volume ${JSON.stringify(volume)}`);
+  }
+}
+
+/** A path that names a file or directory inside a volume: safe and not the volume itself. */
+function assertEntryPath(p: string): void {
+  if (typeof p !== 'string' || p === '') throw new StorageError('InvalidPath', 'an empty path');
+  assertSafePath(p);
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+function joinRel(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+function isMissing(e: unknown): boolean {
+  const code = errnoOf(e);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function checkRange(offset: number, length: number | undefined): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset ${offset}`);
+  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
+    throw new RangeError(`length ${length}`);
+  }
+}
+
+/** fsync a directory, so that entries created, renamed or removed in it survive a crash. */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(dir, fsConstants.O_RDONLY);
+  } catch (e) {
+    // Windows cannot open directories; nothing more can be done there.
+    if (errnoOf(e) === 'EISDIR' || errnoOf(e) === 'EPERM') return;
+    throw e;
+  }
+  try {
+    await fh.sync();
+  } catch (e) {
+    // Some file systems refuse fsync on directories (EINVAL); their renames are durable anyway.
+    if (errnoOf(e) !== 'EINVAL' && errnoOf(e) !== 'EBADF') throw e;
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten === 0) throw new StorageError('FaultyDrive', 'a write made no progress');
+    done += bytesWritten;
+  }
+}
+
+export class LocalDrive implements StorageAPI {
+  readonly endpoint: string;
+  private readonly root: string;
+  private tmpReady = false;
+
+  constructor(rootDir: string) {
+    this.root = path.resolve(rootDir);
+    this.endpoint = this.root;
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------
+
+  private volDir(volume: string): string {
+    return path.join(this.root, volume);
+  }
+
+  private abs(volume: string, rel: string): string {
+    return rel === '' ? this.volDir(volume) : path.join(this.root, volume, rel);
+  }
+
+  /** Throws `DriveNotFound` when the root is gone or is not a directory. */
+  private async checkRoot(): Promise<void> {
+    let ok: boolean;
+    try {
+      ok = (await fsp.stat(this.root)).isDirectory();
+    } catch (e) {
+      if (!isMissing(e)) return; // EIO, EACCES...: let the original error speak
+      ok = false;
+    }
+    if (!ok) throw new StorageError('DriveNotFound', this.root);
+  }
+
+  /** Throws `VolumeNotFound` when the volume is not a directory of the root. */
+  private async checkVolume(volume: string): Promise<void> {
+    let ok: boolean;
+    try {
+      ok = (await fsp.stat(this.volDir(volume))).isDirectory();
+    } catch (e) {
+      if (!isMissing(e)) throw toStorageError(e, 'volume', this.where(volume));
+      ok = false;
+    }
+    if (ok) return;
+    await this.checkRoot();
+    throw new StorageError('VolumeNotFound', this.where(volume));
+  }
+
+  private where(volume?: string, rel?: string): string {
+    if (volume === undefined) return this.root;
+    return rel ? `${volume}/${rel} on ${this.root}` : `${volume} on ${this.root}`;
+  }
+
+  /**
+   * Translates an error of an operation on `volume/rel`. A missing path first rules out a missing
+   * drive, then (unless the operation is on volumes themselves) a missing volume.
+   */
+  private async fail(e: unknown, op: OsOp, volume?: string, rel?: string): Promise<never> {
+    if (e instanceof StorageError) throw e;
+    if (isMissing(e)) {
+      await this.checkRoot();
+      if (volume !== undefined && op !== 'volume') await this.checkVolume(volume);
+    }
+    throw toStorageError(e, op, this.where(volume, rel));
+  }
+
+  /**
+   * mkdir -p of `rel` inside an existing volume, never creating the volume itself (its absence
+   * surfaces as ENOENT). Fsyncs the parent of every directory it creates.
+   */
+  private async mkdirAll(volume: string, rel: string): Promise<string[]> {
+    const created: string[] = [];
+    const make = async (r: string): Promise<void> => {
+      const dir = this.abs(volume, r);
+      try {
+        await fsp.mkdir(dir);
+        created.push(dir);
+        return;
+      } catch (e) {
+        if (errnoOf(e) === 'EEXIST') return; // a file there shows up as ENOTDIR on the next step
+        if (errnoOf(e) !== 'ENOENT' || parentOf(r) === '') throw e;
+      }
+      await make(parentOf(r));
+      try {
+        await fsp.mkdir(dir);
+        created.push(dir);
+      } catch (e) {
+        if (errnoOf(e) !== 'EEXIST') throw e;
+      }
+    };
+    if (rel !== '') await make(rel);
+    for (const dir of created) await fsyncDir(path.dirname(dir));
+    return created;
+  }
+
+  /** Removes directories made by `mkdirAll` (deepest first) when the operation they served failed. */
+  private async undoMkdir(created: string[]): Promise<void> {
+    for (const dir of [...created].reverse()) await fsp.rmdir(dir).catch(() => {});
+  }
+
+  private tmpDir(): string {
+    return path.join(this.root, SYSTEM_VOLUME, TMP_DIR);
+  }
+
+  /** Makes `<root>/.cairn.sys/tmp`, one level at a time so a vanished root is not recreated. */
+  private async ensureTmp(): Promise<void> {
+    if (this.tmpReady) return;
+    for (const dir of [path.join(this.root, SYSTEM_VOLUME), this.tmpDir()]) {
+      try {
+        await fsp.mkdir(dir);
+        await fsyncDir(path.dirname(dir));
+      } catch (e) {
+        if (errnoOf(e) !== 'EEXIST') await this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
+      }
+    }
+    this.tmpReady = true;
+  }
+
+  /** Writes `data` to a new fsynced temporary file; returns its absolute path. */
+  private async writeTmp(data: Buffer): Promise<string> {
+    await this.ensureTmp();
+    const tmp = path.join(this.tmpDir(), randomUUID());
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(tmp, 'wx');
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') return await this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
+      // The tmp directory was removed under us (a clean-up, a delete of its last entry): remake it.
+      this.tmpReady = false;
+      await this.ensureTmp();
+      try {
+        fh = await fsp.open(tmp, 'wx');
+      } catch (e2) {
+        return await this.fail(e2, 'write', SYSTEM_VOLUME, TMP_DIR);
+      }
+    }
+    try {
+      await writeFully(fh, data, 0);
+      await fh.sync();
+      await fh.close();
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
+      return await this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
+    }
+    return tmp;
+  }
+
+  /**
+   * Renames `src` (absolute) to `volume/rel`, making the parent directories when missing, then
+   * fsyncs the target's directory. Raw OS errors propagate; the caller translates.
+   */
+  private async renameInto(src: string, volume: string, rel: string): Promise<void> {
+    const dst = this.abs(volume, rel);
+    // A concurrent delete may remove the freshly made parents (it cleans empty ones): retry a little.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fsp.rename(src, dst);
+        break;
+      } catch (e) {
+        if (errnoOf(e) !== 'ENOENT' || attempt === 3) throw e;
+        await fsp.lstat(src); // the source itself missing: ENOENT again, no point in making dirs
+        await this.mkdirAll(volume, parentOf(rel));
+      }
+    }
+    await fsyncDir(path.dirname(dst));
+  }
+
+  /** Atomically replaces `volume/rel` with `data`. */
+  private async atomicWrite(volume: string, rel: string, data: Buffer): Promise<void> {
+    const tmp = await this.writeTmp(data);
+    try {
+      await this.renameInto(tmp, volume, rel);
+    } catch (e) {
+      await fsp.unlink(tmp).catch(() => {});
+      await this.fail(e, 'write', volume, rel);
+    }
+  }
+
+  /** Removes empty directories from `rel` upwards, stopping below the volume at the first non-empty one. */
+  private async removeEmptyParents(volume: string, rel: string): Promise<void> {
+    for (let dir = rel; dir !== ''; dir = parentOf(dir)) {
+      if (volume === SYSTEM_VOLUME && dir === TMP_DIR) return;
+      try {
+        await fsp.rmdir(this.abs(volume, dir));
+      } catch (e) {
+        if (errnoOf(e) !== 'ENOENT') return; // ENOTEMPTY (someone else's entries), EEXIST, EBUSY...
+      }
+    }
+  }
+
+  // --- drive -------------------------------------------------------------------------------------
+
+  async diskInfo(): Promise<DiskInfo> {
+    await this.checkRoot();
+    let st: Awaited<ReturnType<typeof fsp.statfs>>;
+    try {
+      st = await fsp.statfs(this.root);
+    } catch (e) {
+      return await this.fail(e, 'volume');
+    }
+    let id = '';
+    try {
+      id = (await readFormat(this)).driveId;
+    } catch {
+      // Unformatted or unreadable format: the id is '' and the caller decides what to do about it.
+    }
+    return {
+      id,
+      endpoint: this.endpoint,
+      total: st.blocks * st.bsize,
+      free: st.bavail * st.bsize,
+      used: (st.blocks - st.bfree) * st.bsize,
+      freeInodes: st.ffree,
+    };
+  }
+
+  /**
+   * Removes leftovers of interrupted writes from the temp directory: all of them, or those last
+   * modified before `olderThan`. Call before serving (or with a cut-off older than any write).
+   */
+  async cleanTmp(olderThan?: Date): Promise<number> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.tmpDir());
+    } catch (e) {
+      if (isMissing(e)) {
+        await this.checkRoot();
+        return 0;
+      }
+      return await this.fail(e, 'read', SYSTEM_VOLUME, TMP_DIR);
+    }
+    let removed = 0;
+    for (const name of names) {
+      const p = path.join(this.tmpDir(), name);
+      try {
+        if (olderThan && (await fsp.lstat(p)).mtime >= olderThan) continue;
+        await fsp.rm(p, { recursive: true, force: true });
+        removed++;
+      } catch {
+        // Gone already, or not removable now: the next clean-up tries again.
+      }
+    }
+    return removed;
+  }
+
+  // --- volumes -----------------------------------------------------------------------------------
+
+  async makeVolume(volume: string): Promise<void> {
+    assertVolumeName(volume);
+    try {
+      await fsp.mkdir(this.volDir(volume));
+      await fsyncDir(this.root);
+    } catch (e) {
+      await this.fail(e, 'volume', volume);
+    }
+  }
+
+  async listVolumes(): Promise<VolInfo[]> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(this.root, { withFileTypes: true });
+    } catch (e) {
+      return await this.fail(e, 'volume');
+    }
+    const names = entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    const infos = await Promise.all(
+      names.map((n) =>
+        this.statVolume(n).catch((e: unknown) => {
+          if (e instanceof StorageError && e.code === 'VolumeNotFound') return undefined; // deleted meanwhile
+          throw e;
+        }),
+      ),
+    );
+    return infos
+      .filter((v): v is VolInfo => v !== undefined)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async statVolume(volume: string): Promise<VolInfo> {
+    assertVolumeName(volume);
+    let st: Stats;
+    try {
+      st = await fsp.stat(this.volDir(volume));
+    } catch (e) {
+      return await this.fail(e, 'volume', volume);
+    }
+    if (!st.isDirectory()) throw new StorageError('VolumeNotFound', this.where(volume));
+    return { name: volume, created: st.birthtimeMs > 0 ? st.birthtime : st.ctime };
+  }
+
+  async deleteVolume(volume: string, force?: boolean): Promise<void> {
+    assertVolumeName(volume);
+    const dir = this.volDir(volume);
+    if (!force) {
+      try {
+        await fsp.rmdir(dir);
+      } catch (e) {
+        await this.fail(e, 'volume', volume);
+      }
+      await fsyncDir(this.root).catch(() => {});
+      return;
+    }
+    await this.statVolume(volume);
+    if (volume === SYSTEM_VOLUME) {
+      try {
+        await fsp.rm(dir, { recursive: true, force: true });
+      } catch (e) {
+        await this.fail(e, 'volume', volume);
+      }
+      this.tmpReady = false;
+      return;
+    }
+    // Out of the namespace in one rename, then removed at leisure: a crash midway leaves temp garbage,
+    // not a half-deleted bucket.
+    await this.ensureTmp();
+    const trash = path.join(this.tmpDir(), `trash-${randomUUID()}`);
+    try {
+      await fsp.rename(dir, trash);
+      await fsyncDir(this.root);
+    } catch (e) {
+      await this.fail(e, 'volume', volume);
+    }
+    await fsp.rm(trash, { recursive: true, force: true }).catch(() => {
+      // The volume is gone already; what is left in tmp goes with the next cleanTmp.
+    });
+  }
+
+  // --- small whole files -------------------------------------------------------------------------
+
+  async readAll(volume: string, rel: string): Promise<Buffer> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    try {
+      return await fsp.readFile(this.abs(volume, rel));
+    } catch (e) {
+      return await this.fail(e, 'read', volume, rel);
+    }
+  }
+
+  async writeAll(volume: string, rel: string, data: Buffer): Promise<void> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    await this.atomicWrite(volume, rel, data);
+  }
+
+  // --- large files -------------------------------------------------------------------------------
+
+  async createFile(volume: string, rel: string, _size?: number): Promise<FileWriter> {
+    // `_size` could preallocate (fallocate), which Node does not offer; truncating to it would leave
+    // zeros behind a short write, so it is only a hint.
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    const file = this.abs(volume, rel);
+    let fh: FileHandle;
+    try {
+      try {
+        fh = await fsp.open(file, 'w');
+      } catch (e) {
+        if (errnoOf(e) !== 'ENOENT') throw e;
+        await this.mkdirAll(volume, parentOf(rel));
+        fh = await fsp.open(file, 'w');
+      }
+    } catch (e) {
+      return await this.fail(e, 'write', volume, rel);
+    }
+    return new LocalFileWriter(fh, file, (e) => toStorageError(e, 'write', this.where(volume, rel)));
+  }
+
+  async readFile(
+    volume: string,
+    rel: string,
+    offset: number,
+    length: number,
+    into?: Buffer,
+  ): Promise<Buffer> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    checkRange(offset, length);
+    if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes for ${length}`);
+    const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await fsp.open(this.abs(volume, rel), 'r');
+      if (length === 0 && !(await fh.stat()).isFile())
+        throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new StorageError(
+            'FileCorrupt',
+            `${this.where(volume, rel)}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
+          );
+        }
+        done += bytesRead;
+      }
+      return buf;
+    } catch (e) {
+      return await this.fail(e, 'read', volume, rel);
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+  }
+
+  async readFileStream(volume: string, rel: string, offset: number, length?: number): Promise<Readable> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    checkRange(offset, length);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await fsp.open(this.abs(volume, rel), 'r');
+      const st = await fh.stat();
+      if (!st.isFile()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+      if (length !== undefined && offset + length > st.size) {
+        throw new StorageError(
+          'FileCorrupt',
+          `${this.where(volume, rel)}: ${length} bytes wanted at ${offset}, the file has ${st.size}`,
+        );
+      }
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      return await this.fail(e, 'read', volume, rel);
+    }
+    const where = this.where(volume, rel);
+    return new FileReadStream(fh, offset, length, where);
+  }
+
+  async statFile(volume: string, rel: string): Promise<{ size: number; modTime: Date }> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    let st: Stats;
+    try {
+      st = await fsp.stat(this.abs(volume, rel));
+    } catch (e) {
+      return await this.fail(e, 'read', volume, rel);
+    }
+    if (!st.isFile()) throw new StorageError('IsNotRegular', this.where(volume, rel));
+    return { size: st.size, modTime: st.mtime };
+  }
+
+  // --- metadata and commit -----------------------------------------------------------------------
+
+  async readMetadata(volume: string, rel: string): Promise<Buffer> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    return this.readAll(volume, `${rel}/${META_FILE}`);
+  }
+
+  async writeMetadata(volume: string, rel: string, data: Buffer): Promise<void> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    await this.atomicWrite(volume, `${rel}/${META_FILE}`, data);
+  }
+
+  async renameData(
+    srcVolume: string,
+    srcPath: string,
+    dataDir: string,
+    metadata: Buffer,
+    dstVolume: string,
+    dstPath: string,
+  ): Promise<void> {
+    assertVolumeName(srcVolume);
+    assertEntryPath(srcPath);
+    assertVolumeName(dstVolume);
+    assertEntryPath(dstPath);
+    assertEntryPath(dataDir);
+    if (dataDir.includes('/')) throw new StorageError('InvalidPath', `data dir ${JSON.stringify(dataDir)}`);
+    const src = this.abs(srcVolume, srcPath);
+    const objDir = this.abs(dstVolume, dstPath);
+    const dst = path.join(objDir, dataDir);
+
+    // 1. The data directory into the object directory; on failure nothing is left changed.
+    let created: string[] = [];
+    try {
+      await fsp.rename(src, dst);
+    } catch (e) {
+      if (!isMissing(e)) return await this.fail(e, 'write', dstVolume, `${dstPath}/${dataDir}`);
+      try {
+        await fsp.lstat(src);
+      } catch (e2) {
+        return await this.fail(e2, 'read', srcVolume, srcPath);
+      }
+      try {
+        created = await this.mkdirAll(dstVolume, dstPath);
+        await fsp.rename(src, dst);
+      } catch (e2) {
+        await this.undoMkdir(created);
+        return await this.fail(e2, 'write', dstVolume, `${dstPath}/${dataDir}`);
+      }
+    }
+
+    // 2. Make the move durable, then 3. commit by replacing the metadata file atomically.
+    try {
+      await fsyncDir(objDir);
+      if (path.dirname(src) !== objDir) await fsyncDir(path.dirname(src));
+      await this.atomicWrite(dstVolume, `${dstPath}/${META_FILE}`, metadata);
+    } catch (e) {
+      // Not committed: put the data back where the caller can retry or clean it (a crash here would
+      // leave an orphan data dir, which the scanner removes; an error need not).
+      try {
+        await fsp.rename(dst, src);
+        await this.undoMkdir(created);
+      } catch {
+        // Left as an orphan data dir.
+      }
+      await this.fail(e, 'write', dstVolume, dstPath);
+    }
+  }
+
+  async rename(srcVolume: string, srcPath: string, dstVolume: string, dstPath: string): Promise<void> {
+    assertVolumeName(srcVolume);
+    assertEntryPath(srcPath);
+    assertVolumeName(dstVolume);
+    assertEntryPath(dstPath);
+    const src = this.abs(srcVolume, srcPath);
+    try {
+      await fsp.lstat(src);
+    } catch (e) {
+      return await this.fail(e, 'read', srcVolume, srcPath);
+    }
+    try {
+      await this.renameInto(src, dstVolume, dstPath);
+      const from = path.dirname(src);
+      if (from !== path.dirname(this.abs(dstVolume, dstPath))) await fsyncDir(from);
+    } catch (e) {
+      await this.fail(e, 'write', dstVolume, dstPath);
+    }
+  }
+
+  async delete(volume: string, rel: string, opts?: { recursive?: boolean }): Promise<void> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    const target = this.abs(volume, rel);
+    try {
+      const st = await fsp.lstat(target);
+      if (!st.isDirectory()) await fsp.unlink(target);
+      else if (opts?.recursive) await fsp.rm(target, { recursive: true, force: true });
+      else await fsp.rmdir(target);
+    } catch (e) {
+      if (!isMissing(e)) return await this.fail(e, 'write', volume, rel);
+      // Absent is fine, but not when the volume or the whole drive is.
+      await this.checkRoot();
+      await this.checkVolume(volume);
+      return;
+    }
+    await this.removeEmptyParents(volume, parentOf(rel));
+  }
+
+  // --- listing -----------------------------------------------------------------------------------
+
+  async listDir(volume: string, dir: string): Promise<string[]> {
+    assertVolumeName(volume);
+    assertSafePath(dir);
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(this.abs(volume, dir), { withFileTypes: true });
+    } catch (e) {
+      return await this.fail(e, 'read', volume, dir);
+    }
+    return entries
+      .map((d) => (d.isDirectory() ? `${d.name}/` : d.name))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * Depth first over object directories, one directory listing per level held at a time. Each child
+   * directory `d` of a directory with key prefix `P` stands for two things: the object `P+d` (if it
+   * holds a metadata file) and the prefix `P+d/` (its children). Sorting those sort keys with
+   * `compareKeys` gives S3 order: every key below `P+d/` extends it, and `P+d/` is never a prefix of
+   * a sibling's sort key, so no sibling falls inside its range (`a` < `a-b` < `a/…` < `a0`).
+   */
+  async *walk(volume: string, opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+    assertVolumeName(volume);
+    await this.checkVolume(volume);
+    const prefix = opts.prefix ?? '';
+    const after = opts.after;
+    const delimited = opts.delimited ?? false;
+
+    // Keys starting with `prefix` live under the directory of its complete segments, in children
+    // whose name starts with its last, partial segment.
+    const segs = prefix.split('/');
+    const partial = segs.pop() ?? '';
+    let startRel: string;
+    try {
+      startRel = segs.map(encodeSegment).join('/');
+    } catch {
+      return; // a segment too long to be stored: no key can have it
+    }
+    const startKey = segs.length > 0 ? `${segs.join('/')}/` : '';
+    let startAfter = after;
+    if (after !== undefined && !after.startsWith(startKey)) {
+      if (compareKeys(startKey, after) < 0) return; // everything here sorts before `after`
+      startAfter = undefined;
+    }
+
+    const volDir = this.volDir(volume);
+    const stack: WalkFrame[] = [
+      { items: await this.walkFrame(volDir, startRel, startKey, partial, startAfter, delimited), next: 0 },
+    ];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const item = frame.items[frame.next++];
+      if (!item) {
+        stack.pop();
+        continue;
+      }
+      if (item.object) {
+        const metadata = await this.readWalkMeta(volDir, item.rel, volume);
+        if (metadata) yield { name: item.key, metadata };
+      } else if (delimited) {
+        // Only the first level is listed in delimited mode: this is a common prefix.
+        if (await this.holdsObject(path.join(volDir, item.rel), volume)) {
+          yield { name: item.key, metadata: Buffer.alloc(0) };
+        }
+      } else {
+        const childAfter = after?.startsWith(item.key) ? after : undefined;
+        stack.push({
+          items: await this.walkFrame(volDir, item.rel, item.key, '', childAfter, false),
+          next: 0,
+        });
+      }
+    }
+  }
+
+  /** One directory's walk items, filtered by name prefix and `after`, in key order. */
+  private async walkFrame(
+    volDir: string,
+    rel: string,
+    keyPrefix: string,
+    startsWith: string,
+    after: string | undefined,
+    delimited: boolean,
+  ): Promise<WalkItem[]> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(rel === '' ? volDir : path.join(volDir, rel), { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return []; // no such prefix, or removed since its parent was listed
+      throw toStorageError(e, 'read', `${volDir}/${rel}`);
+    }
+    const items: WalkItem[] = [];
+    for (const d of entries) {
+      if (!d.isDirectory() || isReservedName(d.name)) continue;
+      const seg = decodeSegment(d.name);
+      if (!seg.startsWith(startsWith)) continue;
+      const childRel = joinRel(rel, d.name);
+      const key = keyPrefix + seg;
+      if (after === undefined || compareKeys(key, after) > 0)
+        items.push({ key, rel: childRel, object: true });
+      const sub = `${key}/`;
+      // Descend into a prefix that sorts after `after`, or holds it (some keys below may be later);
+      // a common prefix is one entry, listed only when it sorts after `after` itself.
+      if (after === undefined || compareKeys(sub, after) > 0 || (!delimited && after.startsWith(sub))) {
+        items.push({ key: sub, rel: childRel, object: false });
+      }
+    }
+    return items.sort((a, b) => compareKeys(a.key, b.key));
+  }
+
+  /** The metadata of the object directory `rel`, or undefined when it is not an object. */
+  private async readWalkMeta(volDir: string, rel: string, volume: string): Promise<Buffer | undefined> {
+    try {
+      return await fsp.readFile(path.join(volDir, rel, META_FILE));
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+      throw toStorageError(e, 'read', this.where(volume, `${rel}/${META_FILE}`));
+    }
+  }
+
+  /**
+   * Whether any object lives strictly below `dir` (the common prefix `dir/` is not empty); stops at
+   * the first one found. `self` also counts `dir` itself.
+   */
+  private async holdsObject(dir: string, volume: string, self = false): Promise<boolean> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return false;
+      throw toStorageError(e, 'read', `${dir} (${volume})`);
+    }
+    if (self && entries.some((d) => d.name === META_FILE && d.isFile())) return true;
+    for (const d of entries) {
+      if (
+        d.isDirectory() &&
+        !isReservedName(d.name) &&
+        (await this.holdsObject(path.join(dir, d.name), volume, true))
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+interface WalkItem {
+  /** The object's key, or the prefix (ending in `/`) of the keys below. */
+  key: string;
+  /** The directory, relative to the volume. */
+  rel: string;
+  object: boolean;
+}
+
+interface WalkFrame {
+  items: WalkItem[];
+  next: number;
+}
+
+/** A `FileWriter` over an open file; writes are queued so that concurrent calls keep their order. */
+class LocalFileWriter implements FileWriter {
+  private position = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: StorageError | undefined;
+  private state: 'open' | 'closed' | 'broken' | 'aborted' = 'open';
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly file: string,
+    private readonly translate: (e: unknown) => StorageError,
+  ) {}
+
+  write(chunks: Buffer | readonly Buffer[]): Promise<void> {
+    const run = this.queue.then(() => this.writeNow(chunks));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async writeNow(chunks: Buffer | readonly Buffer[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.state !== 'open')
+      throw new StorageError('FaultyDrive', `write after ${this.state}: ${this.file}`);
+    try {
+      if (Buffer.isBuffer(chunks)) {
+        await writeFully(this.fh, chunks, this.position);
+        this.position += chunks.length;
+        return;
+      }
+      const bufs = chunks.filter((b) => b.length > 0);
+      while (bufs.length > 0) {
+        const { bytesWritten } = await this.fh.writev(bufs, this.position);
+        if (bytesWritten === 0) throw new StorageError('FaultyDrive', 'a write made no progress');
+        this.position += bytesWritten;
+        // A short write (rare: a signal, a full disk): continue from where it stopped.
+        let skip = bytesWritten;
+        while (bufs.length > 0 && skip >= bufs[0]!.length) skip -= bufs.shift()!.length;
+        if (skip > 0) bufs[0] = bufs[0]!.subarray(skip);
+      }
+    } catch (e) {
+      this.failure = this.translate(e);
+      throw this.failure;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.state === 'closed') return;
+    if (this.state !== 'open') {
+      throw this.failure ?? new StorageError('FaultyDrive', `close after ${this.state}: ${this.file}`);
+    }
+    try {
+      if (this.failure) throw this.failure; // a file missing a write must not pass for complete
+      await this.fh.sync();
+      await this.fh.close();
+      this.state = 'closed';
+    } catch (e) {
+      this.state = 'broken';
+      this.failure = this.translate(e);
+      await this.fh.close().catch(() => {});
+      throw this.failure;
+    }
+  }
+
+  /** Removes the file unless it was closed successfully (so a `finally { abort() }` is harmless). */
+  async abort(): Promise<void> {
+    await this.queue;
+    if (this.state === 'closed' || this.state === 'aborted') return;
+    if (this.state === 'open') await this.fh.close().catch(() => {});
+    this.state = 'aborted';
+    await fsp.unlink(this.file).catch(() => {});
+  }
+}
+
+/** Reads `length` bytes (or to the end) from `offset`; a file shorter than promised errors `FileCorrupt`. */
+class FileReadStream extends Readable {
+  private remaining: number | undefined;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private position: number,
+    length: number | undefined,
+    private readonly where: string,
+  ) {
+    super({ highWaterMark: STREAM_CHUNK });
+    this.remaining = length;
+  }
+
+  override _read(): void {
+    const n = this.remaining === undefined ? STREAM_CHUNK : Math.min(STREAM_CHUNK, this.remaining);
+    if (n === 0) {
+      this.push(null);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(n);
+    this.fh.read(buf, 0, n, this.position).then(
+      ({ bytesRead }) => {
+        if (bytesRead === 0) {
+          if (this.remaining === undefined) this.push(null);
+          else
+            this.destroy(
+              new StorageError('FileCorrupt', `${this.where}: the file ended ${this.remaining} bytes early`),
+            );
+          return;
+        }
+        this.position += bytesRead;
+        if (this.remaining !== undefined) this.remaining -= bytesRead;
+        this.push(bytesRead < n ? buf.subarray(0, bytesRead) : buf);
+      },
+      (e: unknown) => this.destroy(toStorageError(e, 'read', this.where)),
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.fh.close().then(
+      () => cb(err),
+      () => cb(err),
+    );
+  }
+}
