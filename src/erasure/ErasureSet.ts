@@ -1,0 +1,908 @@
+/**
+ * One erasure set: `n` drives, each object cut into 1 MiB blocks, each block into `k` data and `m`
+ * parity shards that go to the drives in the object's own order (`hashOrder`), each shard block
+ * preceded by its bitrot digest. Metadata lives beside the data on every drive.
+ *
+ * Writes stream: a body is read in batches of whole blocks (a few in flight), encoded and hashed off
+ * the JS thread while its MD5 runs beside on another worker, and written to temporary files on every
+ * drive; after fsync the write commits by rename at write quorum, under the key's write lock, so a
+ * reader sees the whole old object or the whole new one. Reads take the version a read quorum agrees
+ * on, read the data shards, verify every block and rebuild from parity what is missing or rotten.
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Checksums, ErasureCoder } from '../native';
+import { isObjectError, ObjectError } from '../object/errors';
+import type { Body } from '../object/ObjectLayer';
+import type {
+  DeleteObjectOptions,
+  GetObjectOptions,
+  GetObjectResult,
+  ObjectInfo,
+  PutObjectOptions,
+  Range,
+} from '../object/types';
+import { isStorageError, StorageError } from '../storage/errors';
+import { objectPath } from '../storage/paths';
+import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
+import { type Batch, BatchReader, BodyTooLarge } from './batches';
+import { PartLayout } from './layout';
+import {
+  addVersion,
+  decodeMeta,
+  decodeMetaVersion,
+  encodeMeta,
+  INLINE_DATA_LIMIT,
+  type MetaFile,
+  NULL_VERSION_ID,
+  newDataDir,
+  type ObjectDataVersion,
+  type ObjectVersion,
+  removeVersion,
+  type StorageClass,
+  toObjectInfo,
+  versionIdNew,
+} from './metadata';
+import { NamespaceLock } from './nslock';
+import {
+  hashOrder,
+  pickVersionByQuorum,
+  type QuorumPick,
+  readQuorum,
+  reduceReadQuorumErrs,
+  reduceWriteQuorumErrs,
+  writeQuorum,
+} from './quorum';
+
+export const BLOCK_SIZE = 1024 * 1024;
+/** Blocks encoded and written per step of a PUT, and read per step of a GET. */
+export const BATCH_BLOCKS = 1;
+/** How long a write waits for the key's lock before giving up. */
+const LOCK_TIMEOUT_MS = 30_000;
+
+export interface ErasureSetOptions {
+  /** Parity shards for STANDARD objects. */
+  parity: number;
+  /** Parity shards for REDUCED_REDUNDANCY objects (at most `parity`). */
+  rrsParity?: number;
+  blockSize?: number;
+  nslock?: NamespaceLock;
+  /** Told about objects found degraded (a drive missing, outdated or rotten) for healing. */
+  onDegraded?: (bucket: string, key: string, versionId: string) => void;
+}
+
+/** A drive slot: the drive, or why it cannot be used. */
+type Slot = StorageAPI | null;
+
+type Settled<T> = T | Error;
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Storage errors a caller never sees: mapped to what the object layer says. */
+export function toObjectError(e: unknown, bucket: string, key?: string): Error {
+  if (e instanceof ObjectError) return e;
+  if (e instanceof BodyTooLarge) return new ObjectError('IncompleteBody', e.message, { bucket, key });
+  if (e instanceof StorageError) {
+    switch (e.code) {
+      case 'VolumeNotFound':
+        return new ObjectError('BucketNotFound', undefined, { bucket });
+      case 'VolumeExists':
+        return new ObjectError('BucketExists', undefined, { bucket });
+      case 'VolumeNotEmpty':
+        return new ObjectError('BucketNotEmpty', undefined, { bucket });
+      case 'FileNotFound':
+      case 'IsNotRegular':
+        return new ObjectError('ObjectNotFound', undefined, { bucket, key });
+      case 'FileVersionNotFound':
+        return new ObjectError('VersionNotFound', undefined, { bucket, key });
+      case 'FileNameTooLong':
+        return new ObjectError('ObjectNameTooLong', e.message, { bucket, key });
+      case 'InvalidPath':
+        return new ObjectError('ObjectNameInvalid', e.message, { bucket, key });
+      case 'DriveFull':
+        return new ObjectError('StorageFull', e.message, { bucket, key });
+      default:
+        return new ObjectError('InsufficientReadQuorum', e.message, { bucket, key }, { cause: e });
+    }
+  }
+  return asError(e);
+}
+
+export class ErasureSet {
+  readonly drives: Slot[];
+  readonly parity: number;
+  readonly rrsParity: number;
+  readonly blockSize: number;
+  readonly nslock: NamespaceLock;
+  private readonly coders = new Map<string, ErasureCoder>();
+  private readonly onDegraded: ErasureSetOptions['onDegraded'];
+
+  constructor(drives: Slot[], opts: ErasureSetOptions) {
+    if (drives.length < 1 || drives.length > 16) throw new RangeError('an erasure set has 1 to 16 drives');
+    if (opts.parity < 0 || opts.parity > drives.length / 2) {
+      throw new RangeError(`parity ${opts.parity} for ${drives.length} drives: at most half the drives`);
+    }
+    this.drives = drives;
+    this.parity = opts.parity;
+    this.rrsParity = Math.min(opts.rrsParity ?? Math.min(opts.parity, 1), opts.parity);
+    this.blockSize = opts.blockSize ?? BLOCK_SIZE;
+    this.nslock = opts.nslock ?? new NamespaceLock();
+    this.onDegraded = opts.onDegraded;
+  }
+
+  get driveCount(): number {
+    return this.drives.length;
+  }
+
+  parityFor(storageClass: StorageClass | undefined): number {
+    return storageClass === 'REDUCED_REDUNDANCY' ? this.rrsParity : this.parity;
+  }
+
+  coder(k: number, m: number): ErasureCoder {
+    const id = `${k}+${m}`;
+    let c = this.coders.get(id);
+    if (!c) {
+      c = new ErasureCoder(k, m);
+      this.coders.set(id, c);
+    }
+    return c;
+  }
+
+  /** Runs `fn` on every drive at once; an absent drive or a failure becomes that slot's Error. */
+  async onAll<T>(fn: (drive: StorageAPI, i: number) => Promise<T>): Promise<Settled<T>[]> {
+    return Promise.all(
+      this.drives.map(async (d, i) => {
+        if (!d) return new StorageError('DriveNotFound', `drive ${i + 1} of the set is missing`);
+        try {
+          return await fn(d, i);
+        } catch (e) {
+          return asError(e);
+        }
+      }),
+    );
+  }
+
+  // --- buckets -----------------------------------------------------------------------------------
+
+  /** Quorum over the drives for a bucket operation: a majority (half + 1 for even counts). */
+  private bucketQuorum(): number {
+    return Math.floor(this.drives.length / 2) + 1;
+  }
+
+  async makeBucket(bucket: string): Promise<void> {
+    const res = await this.onAll((d) => d.makeVolume(bucket));
+    const errs = res.map((r) => (r instanceof Error ? r : null));
+    const err = reduceWriteQuorumErrs(errs, [], this.bucketQuorum());
+    if (err) {
+      // Undo where it was made, unless it already existed there.
+      if (!isStorageError(err, 'VolumeExists')) {
+        await this.onAll((d, i) => (errs[i] ? Promise.resolve() : d.deleteVolume(bucket, false)));
+      }
+      throw toObjectError(err, bucket);
+    }
+  }
+
+  async statBucket(bucket: string): Promise<{ name: string; created: Date }> {
+    const res = await this.onAll((d) => d.statVolume(bucket));
+    const err = reduceReadQuorumErrs(
+      res.map((r) => (r instanceof Error ? r : null)),
+      [],
+      Math.ceil(this.drives.length / 2),
+    );
+    if (err) throw toObjectError(err, bucket);
+    const infos = res.filter((r): r is { name: string; created: Date } => !(r instanceof Error));
+    return infos.reduce((a, b) => (a.created <= b.created ? a : b));
+  }
+
+  async deleteBucket(bucket: string, force = false): Promise<void> {
+    const res = await this.onAll((d) => d.deleteVolume(bucket, force));
+    const errs = res.map((r) => (r instanceof Error ? r : null));
+    const err = reduceWriteQuorumErrs(errs, ['VolumeNotFound'], this.bucketQuorum());
+    if (err) {
+      if (isStorageError(err, 'VolumeNotEmpty')) {
+        // Put back what was removed, so the bucket stays whole.
+        await this.onAll((d, i) => (errs[i] ? Promise.resolve() : d.makeVolume(bucket)));
+      }
+      throw toObjectError(err, bucket);
+    }
+    if (errs.every((e) => isStorageError(e, 'VolumeNotFound')))
+      throw new ObjectError('BucketNotFound', undefined, { bucket });
+  }
+
+  // --- metadata ----------------------------------------------------------------------------------
+
+  /** Every drive's metadata file for the key (`FileNotFound` where there is none). */
+  async readMetas(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    whole = false,
+  ): Promise<Settled<MetaFile>[]> {
+    const path = objectPath(key);
+    return this.onAll(async (d) => {
+      const buf = await d.readMetadata(bucket, path);
+      return whole ? decodeMeta(buf) : decodeMetaVersion(buf, versionId);
+    });
+  }
+
+  /** The version a read quorum agrees on (the latest, or `versionId`). */
+  async pick(bucket: string, key: string, versionId?: string): Promise<QuorumPick> {
+    const metas = await this.readMetas(bucket, key, versionId);
+    // A missing bucket reads as missing files on every drive: tell the two apart.
+    if (metas.every((m) => m instanceof Error && isStorageError(m, 'VolumeNotFound'))) {
+      throw new ObjectError('BucketNotFound', undefined, { bucket });
+    }
+    let pick: QuorumPick;
+    try {
+      pick = pickVersionByQuorum(metas, this.readQuorumFor(metas), versionId);
+    } catch (e) {
+      if (isObjectError(e, 'ObjectNotFound', 'VersionNotFound')) {
+        const missingBucket = metas.filter((m) => isStorageError(m, 'VolumeNotFound')).length;
+        if (missingBucket >= this.bucketQuorum())
+          throw new ObjectError('BucketNotFound', undefined, { bucket });
+      }
+      throw e instanceof ObjectError ? Object.assign(e, { detail: { ...e.detail, bucket, key } }) : e;
+    }
+    if (pick.disagree.length > 0 || pick.errored.length > 0) {
+      // Missing on drives that are there but lack it: worth healing.
+      const present = pick.errored.filter((i) => !isStorageError(metas[i], 'DriveNotFound', 'DriveOffline'));
+      if (pick.disagree.length > 0 || present.length > 0)
+        this.onDegraded?.(bucket, key, pick.version.versionId);
+    }
+    return pick;
+  }
+
+  /** Read quorum from the versions found: their data shard count (k), or a majority before any is read. */
+  private readQuorumFor(metas: Settled<MetaFile>[]): number {
+    for (const m of metas) {
+      if (m instanceof Error) continue;
+      const v = m.versions[0];
+      if (v?.type === 'object') return readQuorum(v.erasure.dataBlocks, v.erasure.parityBlocks);
+    }
+    return Math.ceil(this.drives.length / 2);
+  }
+
+  async getObjectInfo(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<ObjectInfo> {
+    const release = await this.nslock.lock(`${bucket}/${key}`, 'read', LOCK_TIMEOUT_MS);
+    try {
+      const pick = await this.pick(bucket, key, opts.versionId);
+      return this.infoOf(pick, bucket, key, opts.versionId);
+    } finally {
+      release();
+    }
+  }
+
+  private infoOf(pick: QuorumPick, bucket: string, key: string, versionId?: string): ObjectInfo {
+    const v = pick.version;
+    const info = toObjectInfo(v, bucket, key, versionId === undefined || versionId === v.versionId);
+    if (v.type === 'deleteMarker') {
+      // S3: a GET of a key whose latest is a marker is 404; of the marker by id, 405.
+      const code = versionId === undefined ? 'ObjectNotFound' : 'MethodNotAllowed';
+      throw new ObjectError(code, 'delete marker', {
+        bucket,
+        key,
+        deleteMarker: true,
+        versionId: v.versionId,
+        info,
+      });
+    }
+    return info;
+  }
+
+  // --- PUT ---------------------------------------------------------------------------------------
+
+  async putObject(bucket: string, key: string, body: Body, opts: PutObjectOptions): Promise<ObjectInfo> {
+    const n = this.drives.length;
+    const m = this.parityFor(opts.storageClass);
+    const k = n - m;
+    const coder = this.coder(k, m);
+    const distribution = hashOrder(`${bucket}/${key}`, n);
+    const path = objectPath(key);
+    await this.statBucket(bucket);
+    const checks = new Checksums(['md5']);
+    const limit = opts.size >= 0 ? opts.size : Number.POSITIVE_INFINITY;
+    const reader = new BatchReader(this.blockSize * BATCH_BLOCKS, 4);
+    const batches = reader.read(body, limit);
+    const wq = writeQuorum(k, m);
+
+    const base = {
+      type: 'object' as const,
+      versionId: opts.versioned ? versionIdNew() : NULL_VERSION_ID,
+      userMetadata: opts.userMetadata ?? {},
+      tags: opts.tags ?? '',
+      storageClass: opts.storageClass ?? 'STANDARD',
+      checksums: opts.checksums ?? {},
+      contentType: opts.contentType,
+      contentEncoding: opts.contentEncoding,
+      contentDisposition: opts.contentDisposition,
+      contentLanguage: opts.contentLanguage,
+      cacheControl: opts.cacheControl,
+      expires: opts.expires,
+    };
+    const erasureOf = (i: number) => ({
+      algorithm: 'reedsolomon-vandermonde' as const,
+      dataBlocks: k,
+      parityBlocks: m,
+      blockSize: this.blockSize,
+      index: distribution[i]!,
+      distribution,
+      bitrot: 'highwayhash256S' as const,
+    });
+
+    let size: number;
+    let dataDir = '';
+    let tmp = '';
+    let inline: Buffer[] | null = null;
+    let alive: boolean[];
+    try {
+      const first = await batches.next();
+      if (first.done) throw new Error('unreachable: a body always yields a batch');
+      if (first.value.last && first.value.data.length <= INLINE_DATA_LIMIT) {
+        // Small: every drive keeps its framed shard inside the metadata file.
+        const b = first.value;
+        size = b.data.length;
+        const layout = new PartLayout(size, this.blockSize, k);
+        const frames = Array.from({ length: n }, () => Buffer.alloc(layout.shardFileSize));
+        await Promise.all([
+          checks.update(b.data),
+          coder.encodeFrames(b.data, frames, { size, blockSize: this.blockSize, firstBlock: 0 }),
+        ]);
+        b.release();
+        inline = frames;
+        alive = this.drives.map((d) => d !== null);
+      } else {
+        dataDir = newDataDir();
+        tmp = `${TMP_DIR}/${randomUUID()}`;
+        const r = await this.writeShards(
+          coder,
+          distribution,
+          batches,
+          first.value,
+          checks,
+          tmp,
+          opts.size,
+          wq,
+        );
+        size = r.size;
+        alive = r.alive;
+      }
+      if (opts.size >= 0 && size !== opts.size) {
+        throw new ObjectError('IncompleteBody', `${size} of ${opts.size} bytes received`, { bucket, key });
+      }
+    } catch (e) {
+      await batches.return(undefined);
+      if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
+      throw toObjectError(e, bucket, key);
+    }
+
+    const { md5 } = await checks.digest();
+    const etag = md5.toString('hex');
+    if (opts.expectedMd5 !== undefined && opts.expectedMd5.toLowerCase() !== etag) {
+      if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
+      throw new ObjectError('BadDigest', 'the Content-MD5 does not match the body', { bucket, key });
+    }
+
+    const modTime = Date.now();
+    const versionOf = (i: number): ObjectDataVersion => ({
+      ...base,
+      modTime,
+      dataDir,
+      size,
+      etag,
+      parts: [{ number: 1, size, etag, modTime }],
+      erasure: erasureOf(i),
+      ...(inline ? { inline: inline[distribution[i]! - 1]! } : {}),
+    });
+    const version = await this.commit(bucket, key, path, alive, versionOf, !opts.versioned, tmp, wq);
+    return toObjectInfo(version, bucket, key, true);
+  }
+
+  /**
+   * Streams the batches into a temporary shard file on every drive. A drive that fails is dropped;
+   * fewer than `wq` left fails the write. Returns the bytes written and which drives hold them.
+   * Also streams each part of a multipart upload (`./multipart`).
+   * @internal
+   */
+  async writeShards(
+    coder: ErasureCoder,
+    distribution: number[],
+    batches: AsyncGenerator<Batch>,
+    first: Batch,
+    checks: Checksums,
+    tmp: string,
+    declaredSize: number,
+    wq: number,
+  ): Promise<{ size: number; alive: boolean[] }> {
+    const n = this.drives.length;
+    const k = coder.dataShards;
+    const file = `${tmp}/part.1`;
+    const hint =
+      declaredSize >= 0 ? new PartLayout(declaredSize, this.blockSize, k).shardFileSize : undefined;
+    const writers = await this.onAll((d) => d.createFile(SYSTEM_VOLUME, file, hint));
+    const alive = writers.map((w) => !(w instanceof Error));
+    const fail = (i: number) => {
+      if (!alive[i]) return;
+      alive[i] = false;
+      const w = writers[i];
+      if (w && !(w instanceof Error)) void w.abort();
+    };
+    const checkQuorum = () => {
+      const ok = alive.filter(Boolean).length;
+      if (ok < wq) {
+        const errs = writers.map((w, i) =>
+          alive[i] ? null : w instanceof Error ? w : new StorageError('FaultyDrive'),
+        );
+        throw reduceWriteQuorumErrs(errs, [], wq) ?? new ObjectError('InsufficientWriteQuorum');
+      }
+    };
+
+    // Frame buffers: two sets, so one batch is written while the next is encoded.
+    const framePool: Buffer[][] = [];
+    let writing: Promise<void> = Promise.resolve();
+    let size = 0;
+    let pending: Promise<void>[] = [];
+    try {
+      // Inside the try: below quorum from the start, the files that did open are aborted (closed).
+      checkQuorum();
+      let batch: Batch | undefined = first;
+      while (batch) {
+        const b: Batch = batch;
+        const layoutSize = b.last ? b.offset + b.data.length : Number.MAX_SAFE_INTEGER;
+        const layout = new PartLayout(layoutSize, this.blockSize, k);
+        const firstBlock = b.offset / this.blockSize;
+        const blocks = Math.ceil(b.data.length / this.blockSize);
+        const flen = layout.framesLength(firstBlock, blocks);
+        let frames = framePool.pop();
+        if (!frames || frames[0]!.length < flen)
+          frames = Array.from({ length: n }, () => Buffer.allocUnsafeSlow(flen));
+        const views = frames.map((f) => f.subarray(0, flen));
+        // MD5 runs beside the encoding, on another worker; the batch's buffer is released when both are done.
+        const md5 = checks.update(b.data);
+        await coder.encodeFrames(b.data, views, { size: layoutSize, blockSize: this.blockSize, firstBlock });
+        pending.push(md5.then(() => b.release()));
+        size += b.data.length;
+        await writing;
+        checkQuorum();
+        const used = frames;
+        writing = Promise.all(
+          writers.map(async (w, i) => {
+            if (!alive[i] || w instanceof Error) return;
+            try {
+              await w.write(views[distribution[i]! - 1]!);
+            } catch {
+              fail(i);
+            }
+          }),
+        ).then(() => {
+          framePool.push(used);
+        });
+        if (pending.length > 8) {
+          await Promise.all(pending);
+          pending = [];
+        }
+        const next: IteratorResult<Batch> | undefined = b.last ? undefined : await batches.next();
+        batch = next && !next.done ? next.value : undefined;
+      }
+      await writing;
+      await Promise.all(pending);
+      await Promise.all(
+        writers.map(async (w, i) => {
+          if (!alive[i] || w instanceof Error) return;
+          try {
+            await w.close();
+          } catch {
+            fail(i);
+          }
+        }),
+      );
+      checkQuorum();
+      return { size, alive };
+    } catch (e) {
+      await writing.catch(() => {});
+      await Promise.allSettled(pending);
+      await Promise.all(writers.map((w) => (w instanceof Error ? undefined : w.abort())));
+      throw e;
+    }
+  }
+
+  /**
+   * Commits a version on every live drive: the drive's metadata file gains the version (replacing
+   * the null version when `replaceNull`), and with `tmp` the data dir moves into place in the same
+   * step. Below write quorum every drive is put back as it was.
+   */
+  private async commit(
+    bucket: string,
+    key: string,
+    path: string,
+    alive: boolean[],
+    versionOf: (i: number) => ObjectVersion,
+    replaceNull: boolean,
+    tmp: string,
+    wq: number,
+  ): Promise<ObjectVersion> {
+    const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS).catch(async (e) => {
+      if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
+      throw e;
+    });
+    try {
+      return await this.commitHeld(bucket, key, path, alive, versionOf, replaceNull, tmp, wq);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * `commit` for a caller already holding the key's write lock (multipart completion). With
+   * `keepTmp`, a commit below write quorum moves the data dir back to `tmp` instead of deleting it,
+   * so the caller can try again (a failed completion does not lose the upload's parts).
+   * @internal
+   */
+  async commitHeld(
+    bucket: string,
+    key: string,
+    path: string,
+    alive: boolean[],
+    versionOf: (i: number) => ObjectVersion,
+    replaceNull: boolean,
+    tmp: string,
+    wq: number,
+    keepTmp = false,
+  ): Promise<ObjectVersion> {
+    const old: (Buffer | null)[] = this.drives.map(() => null);
+    const replaced: (ObjectVersion | undefined)[] = [];
+    const res = await this.onAll(async (d, i) => {
+      if (!alive[i]) throw new StorageError('FaultyDrive', 'failed during the write');
+      let file: MetaFile = { versions: [] };
+      try {
+        old[i] = await d.readMetadata(bucket, path);
+        file = decodeMeta(old[i]!);
+      } catch (e) {
+        if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
+      }
+      const v = versionOf(i);
+      const next = addVersion(file, v, { replaceNull: replaceNull && v.versionId === NULL_VERSION_ID });
+      replaced[i] = next.replaced;
+      const meta = encodeMeta(next.file);
+      if (tmp) await d.renameData(SYSTEM_VOLUME, tmp, (v as ObjectDataVersion).dataDir, meta, bucket, path);
+      else await d.writeMetadata(bucket, path, meta);
+    });
+    const errs = res.map((r) => (r instanceof Error ? r : null));
+    const err = reduceWriteQuorumErrs(errs, [], wq);
+    if (err) {
+      await this.onAll(async (d, i) => {
+        if (errs[i]) return;
+        const v = versionOf(i) as ObjectDataVersion;
+        if (old[i]) await d.writeMetadata(bucket, path, old[i]!);
+        else await d.delete(bucket, `${path}/${'cairn.meta'}`);
+        if (v.dataDir && keepTmp && tmp) await d.rename(bucket, `${path}/${v.dataDir}`, SYSTEM_VOLUME, tmp);
+        else if (v.dataDir) await d.delete(bucket, `${path}/${v.dataDir}`, { recursive: true });
+      });
+      throw toObjectError(err, bucket, key);
+    }
+    // Give back the space of what the new version replaced, and the leftovers of failed drives.
+    await this.onAll(async (d, i) => {
+      const r = replaced[i];
+      if (
+        !errs[i] &&
+        r?.type === 'object' &&
+        r.dataDir &&
+        r.dataDir !== (versionOf(i) as ObjectDataVersion).dataDir
+      ) {
+        await d.delete(bucket, `${path}/${r.dataDir}`, { recursive: true });
+      }
+      if (errs[i] && tmp) await d.delete(SYSTEM_VOLUME, tmp, { recursive: true });
+    });
+    const v = versionOf(alive.findIndex((a, i) => a && !errs[i]));
+    if (errs.some((e) => e !== null)) this.onDegraded?.(bucket, key, v.versionId);
+    return v;
+  }
+
+  // --- GET ---------------------------------------------------------------------------------------
+
+  async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
+    const release = await this.nslock.lock(`${bucket}/${key}`, 'read', LOCK_TIMEOUT_MS);
+    let handed = false;
+    try {
+      const pick = await this.pick(bucket, key, opts.versionId);
+      const info = this.infoOf(pick, bucket, key, opts.versionId);
+      const v = pick.version as ObjectDataVersion;
+      const range = opts.range ? clampRange(opts.range, v.size, bucket, key) : null;
+      const start = range ? range.start : 0;
+      const end = range ? range.end : v.size - 1;
+      const stream = Readable.from(this.readRange(bucket, key, pick, start, end), { objectMode: false });
+      let released = false;
+      const done = () => {
+        if (!released) {
+          released = true;
+          release();
+        }
+      };
+      stream.once('close', done);
+      stream.once('end', done);
+      stream.once('error', done);
+      handed = true;
+      return { info, range, stream };
+    } finally {
+      if (!handed) release();
+    }
+  }
+
+  /** The bytes `start..end` (inclusive) of the picked version, part by part, batch by batch. */
+  private async *readRange(
+    bucket: string,
+    key: string,
+    pick: QuorumPick,
+    start: number,
+    end: number,
+  ): AsyncGenerator<Buffer> {
+    const v = pick.version as ObjectDataVersion;
+    if (end < start) return;
+    const { dataBlocks: k, parityBlocks: m, blockSize, distribution } = v.erasure;
+    const coder = this.coder(k, m);
+    const path = objectPath(key);
+    // Which drive holds shard s (0-based): the agreeing drive whose distribution says so.
+    const holder: (number | undefined)[] = new Array(k + m);
+    for (const i of pick.agree) holder[distribution[i]! - 1] = i;
+    let partStart = 0;
+    for (const part of v.parts) {
+      const partEnd = partStart + part.size - 1;
+      if (partEnd < start || partStart > end) {
+        partStart += part.size;
+        continue;
+      }
+      const from = Math.max(start, partStart) - partStart;
+      const to = Math.min(end, partEnd) - partStart;
+      const layout = new PartLayout(part.size, blockSize, k);
+      const b0 = Math.floor(from / blockSize);
+      const b1 = Math.floor(to / blockSize);
+      for (let b = b0; b <= b1; b += BATCH_BLOCKS) {
+        const nb = Math.min(BATCH_BLOCKS, b1 - b + 1);
+        const out = Buffer.allocUnsafe(layout.dataLength(b, nb));
+        await this.readBlocks(
+          bucket,
+          key,
+          pick,
+          holder,
+          coder,
+          layout,
+          `${path}/${v.dataDir}/part.${part.number}`,
+          b,
+          nb,
+          out,
+        );
+        const lo = b === b0 ? from - b0 * blockSize : 0;
+        const hi = b + nb - 1 === b1 ? to - b * blockSize + 1 : out.length;
+        yield out.subarray(lo, hi);
+      }
+      partStart += part.size;
+    }
+  }
+
+  /** Reads and decodes blocks `b .. b + nb - 1` of one part into `out`: data shards first, parity if needed. */
+  private async readBlocks(
+    bucket: string,
+    key: string,
+    pick: QuorumPick,
+    holder: (number | undefined)[],
+    coder: ErasureCoder,
+    layout: PartLayout,
+    file: string,
+    b: number,
+    nb: number,
+    out: Buffer,
+  ): Promise<void> {
+    const k = coder.dataShards;
+    const total = coder.totalShards;
+    const offset = layout.frameOffset(b);
+    const length = layout.framesLength(b, nb);
+    const frames: (Buffer | null)[] = new Array(total).fill(null);
+    const tried = new Array<boolean>(total).fill(false);
+    const inline = (pick.version as ObjectDataVersion).dataDir === '';
+    const read = async (s: number) => {
+      tried[s] = true;
+      const i = holder[s];
+      if (i === undefined) return;
+      if (inline) {
+        const own = pick.perDrive[i] as ObjectDataVersion | undefined;
+        frames[s] =
+          own?.inline && own.inline.length >= offset + length
+            ? own.inline.subarray(offset, offset + length)
+            : null;
+        return;
+      }
+      const d = this.drives[i];
+      if (!d) return;
+      try {
+        frames[s] = await d.readFile(bucket, file, offset, length);
+      } catch {
+        frames[s] = null;
+      }
+    };
+    await Promise.all(Array.from({ length: k }, (_, s) => read(s)));
+    const layoutArg = { size: layout.size, blockSize: layout.blockSize, firstBlock: b, blockCount: nb };
+    let rotten: number[] = [];
+    for (;;) {
+      const got = frames.filter((f) => f !== null).length;
+      const untried = frames.map((_, s) => s).filter((s) => !tried[s]);
+      if (got >= k) {
+        try {
+          rotten = await coder.decodeFrames(frames, out, layoutArg);
+          break;
+        } catch (e) {
+          if (!/too few shards/.test(String(e)) || untried.length === 0) {
+            throw new ObjectError(
+              'InsufficientReadQuorum',
+              'too many shards missing or rotten',
+              { bucket, key },
+              { cause: e },
+            );
+          }
+          // Some given shards were rotten: read more and decode again.
+          await Promise.all(untried.map(read));
+          continue;
+        }
+      }
+      if (untried.length === 0) {
+        throw new ObjectError('InsufficientReadQuorum', `${got} of ${k} shards readable`, { bucket, key });
+      }
+      await Promise.all(untried.slice(0, k - got).map(read));
+    }
+    const missing = frames.some((f, s) => f === null && tried[s]);
+    if (rotten.length > 0 || missing || pick.agree.length < total) {
+      this.onDegraded?.(bucket, key, pick.version.versionId);
+    }
+  }
+
+  // --- DELETE and metadata updates -----------------------------------------------------------------
+
+  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<ObjectInfo> {
+    const path = objectPath(key);
+    const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS);
+    try {
+      const pick = await this.pick(bucket, key, opts.versionId).catch((e) => {
+        // Deleting what is not there: S3 succeeds (204) for a missing key without a version id.
+        if (isObjectError(e, 'ObjectNotFound') && opts.versionId === undefined) return null;
+        throw e;
+      });
+      if (opts.versioned && opts.versionId === undefined) {
+        const marker: ObjectVersion = {
+          type: 'deleteMarker',
+          versionId: versionIdNew(),
+          modTime: Date.now(),
+        };
+        const alive = this.drives.map((d) => d !== null);
+        const v = await this.commitLocked(bucket, key, path, alive, () => marker, false);
+        return toObjectInfo(v, bucket, key, true);
+      }
+      if (!pick) {
+        return toObjectInfo(
+          { type: 'deleteMarker', versionId: NULL_VERSION_ID, modTime: Date.now() },
+          bucket,
+          key,
+          false,
+        );
+      }
+      const target = opts.versionId ?? pick.version.versionId;
+      const wq = this.writeQuorumOf(pick.version);
+      const res = await this.onAll(async (d) => {
+        let file: MetaFile;
+        try {
+          file = decodeMeta(await d.readMetadata(bucket, path));
+        } catch (e) {
+          if (isStorageError(e, 'FileNotFound')) return;
+          throw e;
+        }
+        const { file: next, removed } = removeVersion(file, target);
+        if (!removed) return;
+        if (next.versions.length === 0) await d.delete(bucket, path, { recursive: true });
+        else {
+          await d.writeMetadata(bucket, path, encodeMeta(next));
+          if (removed.type === 'object' && removed.dataDir) {
+            await d.delete(bucket, `${path}/${removed.dataDir}`, { recursive: true });
+          }
+        }
+      });
+      const err = reduceWriteQuorumErrs(
+        res.map((r) => (r instanceof Error ? r : null)),
+        [],
+        wq,
+      );
+      if (err) throw toObjectError(err, bucket, key);
+      return toObjectInfo(pick.version, bucket, key, false);
+    } finally {
+      release();
+    }
+  }
+
+  private writeQuorumOf(v: ObjectVersion): number {
+    if (v.type === 'object') return writeQuorum(v.erasure.dataBlocks, v.erasure.parityBlocks);
+    return this.bucketQuorum();
+  }
+
+  /** `commit` for callers already holding the key's write lock (no data to move). */
+  private async commitLocked(
+    bucket: string,
+    key: string,
+    path: string,
+    alive: boolean[],
+    versionOf: (i: number) => ObjectVersion,
+    replaceNull: boolean,
+  ): Promise<ObjectVersion> {
+    const wq = this.bucketQuorum();
+    const res = await this.onAll(async (d, i) => {
+      if (!alive[i]) throw new StorageError('DriveNotFound');
+      let file: MetaFile = { versions: [] };
+      try {
+        file = decodeMeta(await d.readMetadata(bucket, path));
+      } catch (e) {
+        if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
+      }
+      await d.writeMetadata(bucket, path, encodeMeta(addVersion(file, versionOf(i), { replaceNull }).file));
+    });
+    const err = reduceWriteQuorumErrs(
+      res.map((r) => (r instanceof Error ? r : null)),
+      [],
+      wq,
+    );
+    if (err) throw toObjectError(err, bucket, key);
+    return versionOf(0);
+  }
+
+  async updateObjectMetadata(
+    bucket: string,
+    key: string,
+    update: Partial<
+      Pick<
+        ObjectDataVersion,
+        | 'userMetadata'
+        | 'tags'
+        | 'contentType'
+        | 'contentEncoding'
+        | 'contentDisposition'
+        | 'contentLanguage'
+        | 'cacheControl'
+        | 'expires'
+      >
+    >,
+    opts: { versionId?: string } = {},
+  ): Promise<ObjectInfo> {
+    const path = objectPath(key);
+    const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS);
+    try {
+      const pick = await this.pick(bucket, key, opts.versionId);
+      if (pick.version.type !== 'object') {
+        throw new ObjectError(opts.versionId ? 'MethodNotAllowed' : 'ObjectNotFound', 'delete marker', {
+          bucket,
+          key,
+        });
+      }
+      const target = pick.version.versionId;
+      const res = await this.onAll(async (d, i) => {
+        if (!pick.agree.includes(i)) throw new StorageError('FileVersionNotFound');
+        const file = decodeMeta(await d.readMetadata(bucket, path));
+        const versions = file.versions.map((v) =>
+          v.versionId === target && v.type === 'object' ? { ...v, ...update } : v,
+        );
+        await d.writeMetadata(bucket, path, encodeMeta({ versions }));
+      });
+      const err = reduceWriteQuorumErrs(
+        res.map((r) => (r instanceof Error ? r : null)),
+        [],
+        this.writeQuorumOf(pick.version),
+      );
+      if (err) throw toObjectError(err, bucket, key);
+      return toObjectInfo({ ...pick.version, ...update }, bucket, key, opts.versionId === undefined);
+    } finally {
+      release();
+    }
+  }
+}
+
+function clampRange(r: Range, size: number, bucket: string, key: string): Range {
+  if (r.start >= size || r.start < 0 || r.end < r.start) {
+    throw new ObjectError('InvalidRange', `bytes ${r.start}-${r.end} of ${size}`, { bucket, key, size });
+  }
+  return { start: r.start, end: Math.min(r.end, size - 1) };
+}
