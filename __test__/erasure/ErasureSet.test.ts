@@ -225,6 +225,21 @@ rt('overwrite replaces the object and gives back the old data space', async () =
   }
 });
 
+rt('deleting a key keeps the keys below it (a and a/b)', async () => {
+  const { set, cleanup } = await openSet(4, 2);
+  try {
+    await put(set, 'a', Buffer.from('top'));
+    await put(set, 'a/b', Buffer.from('below'));
+    await put(set, 'a/c/d', randomBytes(300_000));
+    await set.deleteObject('b', 'a');
+    await assert.rejects(set.getObjectInfo('b', 'a'), (e) => isObjectError(e, 'ObjectNotFound'));
+    assert.equal((await readAll(set, 'a/b')).toString(), 'below');
+    assert.equal((await set.getObjectInfo('b', 'a/c/d')).size, 300_000);
+  } finally {
+    await cleanup();
+  }
+});
+
 rt('missing buckets and keys give the right errors', async () => {
   const { set, cleanup } = await openSet(4, 2);
   try {
@@ -387,7 +402,10 @@ sets('a foreign drive is refused with a clear message; an empty replacement is f
   const one = await tempDrives(4);
   const other = await tempDrives(4);
   try {
-    await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
+    const first = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
+    await first.makeBucket('b');
+    const data = randomBytes(700_000);
+    await first.putObject('b', 'kept', Readable.from([data]), { size: data.length });
     await ErasureSets.open(other.roots.map((r) => new LocalDrive(r)));
     const mixed = [...one.roots.slice(0, 3), other.roots[0]!];
     await assert.rejects(ErasureSets.open(mixed.map((r) => new LocalDrive(r))), /another deployment/);
@@ -395,6 +413,10 @@ sets('a foreign drive is refused with a clear message; an empty replacement is f
     await fs.mkdir(one.roots[2]!);
     const s = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
     assert.deepEqual(s.replaced, [2]);
+    // The replacement is refilled in the background: its shard of the object is back.
+    await s.startupHeal;
+    assert.ok(await shardFile(one.roots[2]!, 'kept'), 'the replaced drive holds its shard again');
+    await s.shutdown();
   } finally {
     await one.cleanup();
     await other.cleanup();

@@ -23,7 +23,7 @@ import type {
   Range,
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
-import { objectPath } from '../storage/paths';
+import { META_FILE, objectPath } from '../storage/paths';
 import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
 import { type Batch, BatchReader, BodyTooLarge } from './batches';
 import { PartLayout } from './layout';
@@ -117,7 +117,8 @@ export class ErasureSet {
   readonly blockSize: number;
   readonly nslock: NamespaceLock;
   private readonly coders = new Map<string, ErasureCoder>();
-  private readonly onDegraded: ErasureSetOptions['onDegraded'];
+  /** Told about objects found degraded; the owner wires it to a heal queue. */
+  onDegraded: ErasureSetOptions['onDegraded'];
 
   constructor(drives: Slot[], opts: ErasureSetOptions) {
     if (drives.length < 1 || drives.length > 16) throw new RangeError('an erasure set has 1 to 16 drives');
@@ -716,19 +717,23 @@ export class ErasureSet {
       if (!d) return;
       try {
         frames[s] = await d.readFile(bucket, file, offset, length);
-      } catch {
+      } catch (e) {
         frames[s] = null;
+        // An offline drive is not damage to heal; a missing or short file on a live one is.
+        if (!isStorageError(e, 'DriveNotFound', 'DriveOffline')) damaged = true;
       }
     };
+    let damaged = false;
     await Promise.all(Array.from({ length: k }, (_, s) => read(s)));
     const layoutArg = { size: layout.size, blockSize: layout.blockSize, firstBlock: b, blockCount: nb };
+    const frameOpts = { algorithm: bitrotOf(pick.version as ObjectDataVersion) };
     let rotten: number[] = [];
     for (;;) {
       const got = frames.filter((f) => f !== null).length;
       const untried = frames.map((_, s) => s).filter((s) => !tried[s]);
       if (got >= k) {
         try {
-          rotten = await coder.decodeFrames(frames, out, layoutArg);
+          rotten = await coder.decodeFrames(frames, out, layoutArg, frameOpts);
           break;
         } catch (e) {
           if (!/too few shards/.test(String(e)) || untried.length === 0) {
@@ -749,10 +754,7 @@ export class ErasureSet {
       }
       await Promise.all(untried.slice(0, k - got).map(read));
     }
-    const missing = frames.some((f, s) => f === null && tried[s]);
-    if (rotten.length > 0 || missing || pick.agree.length < total) {
-      this.onDegraded?.(bucket, key, pick.version.versionId);
-    }
+    if (rotten.length > 0 || damaged) this.onDegraded?.(bucket, key, pick.version.versionId);
   }
 
   // --- DELETE and metadata updates -----------------------------------------------------------------
@@ -796,12 +798,11 @@ export class ErasureSet {
         }
         const { file: next, removed } = removeVersion(file, target);
         if (!removed) return;
-        if (next.versions.length === 0) await d.delete(bucket, path, { recursive: true });
-        else {
-          await d.writeMetadata(bucket, path, encodeMeta(next));
-          if (removed.type === 'object' && removed.dataDir) {
-            await d.delete(bucket, `${path}/${removed.dataDir}`, { recursive: true });
-          }
+        // Only this object's own files: the directory may also hold keys below it (`a` and `a/b`).
+        if (next.versions.length === 0) await d.delete(bucket, `${path}/${META_FILE}`);
+        else await d.writeMetadata(bucket, path, encodeMeta(next));
+        if (removed.type === 'object' && removed.dataDir) {
+          await d.delete(bucket, `${path}/${removed.dataDir}`, { recursive: true });
         }
       });
       const err = reduceWriteQuorumErrs(
@@ -831,22 +832,29 @@ export class ErasureSet {
     replaceNull: boolean,
   ): Promise<ObjectVersion> {
     const wq = this.bucketQuorum();
+    const old: (Buffer | null)[] = this.drives.map(() => null);
     const res = await this.onAll(async (d, i) => {
       if (!alive[i]) throw new StorageError('DriveNotFound');
       let file: MetaFile = { versions: [] };
       try {
-        file = decodeMeta(await d.readMetadata(bucket, path));
+        old[i] = await d.readMetadata(bucket, path);
+        file = decodeMeta(old[i]!);
       } catch (e) {
         if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
       }
       await d.writeMetadata(bucket, path, encodeMeta(addVersion(file, versionOf(i), { replaceNull }).file));
     });
-    const err = reduceWriteQuorumErrs(
-      res.map((r) => (r instanceof Error ? r : null)),
-      [],
-      wq,
-    );
-    if (err) throw toObjectError(err, bucket, key);
+    const errs = res.map((r) => (r instanceof Error ? r : null));
+    const err = reduceWriteQuorumErrs(errs, [], wq);
+    if (err) {
+      // Below quorum: put every drive that took it back as it was.
+      await this.onAll(async (d, i) => {
+        if (errs[i]) return;
+        if (old[i]) await d.writeMetadata(bucket, path, old[i]!);
+        else await d.delete(bucket, `${path}/${META_FILE}`);
+      });
+      throw toObjectError(err, bucket, key);
+    }
     return versionOf(0);
   }
 
@@ -898,6 +906,11 @@ export class ErasureSet {
       release();
     }
   }
+}
+
+/** The native hash of a version's bitrot algorithm. */
+export function bitrotOf(v: ObjectDataVersion): 'highwayhash256' | 'blake3' {
+  return v.erasure.bitrot === 'blake3S' ? 'blake3' : 'highwayhash256';
 }
 
 function clampRange(r: Range, size: number, bucket: string, key: string): Range {

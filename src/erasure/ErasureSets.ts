@@ -34,6 +34,7 @@ import {
 import { compareKeys } from '../storage/paths';
 import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
 import { ErasureSet, type ErasureSetOptions, toObjectError } from './ErasureSet';
+import { type HealAllResult, HealQueue, healAll, Scanner, type ScannerOptions } from './heal';
 import { listObjectsInSet, mergeListPages } from './listing';
 import { Multipart, type MultipartOptions } from './multipart';
 import { NamespaceLock } from './nslock';
@@ -48,6 +49,8 @@ export interface ErasureSetsOptions {
   onDegraded?: ErasureSetOptions['onDegraded'];
   /** Smallest part but the last of a multipart upload (default 5 MiB, as S3). */
   minPartSize?: number;
+  /** The background scanner's pace. */
+  scanner?: ScannerOptions;
   /** Where start-up findings go (drives refused, replaced, unavailable). */
   log?: (msg: string) => void;
 }
@@ -73,6 +76,12 @@ export class ErasureSets implements ObjectLayer {
   readonly replaced: number[];
 
   private readonly multiparts: Multipart[];
+  /** Per set: heals of objects found degraded by reads and writes, in the background. */
+  readonly healQueues: HealQueue[];
+  /** Per set: the slow background scanner (started by `startBackground`). */
+  readonly scanners: Scanner[];
+  /** Resolves when the start-up heal of replaced drives is done (immediately when there was none). */
+  readonly startupHeal: Promise<void>;
 
   private constructor(
     readonly sets: ErasureSet[],
@@ -80,9 +89,36 @@ export class ErasureSets implements ObjectLayer {
     private readonly idBytes: Buffer,
     replaced: number[],
     multipart: MultipartOptions,
+    background: Pick<ErasureSetsOptions, 'onDegraded' | 'log' | 'scanner'>,
   ) {
     this.replaced = replaced;
     this.multiparts = sets.map((s) => new Multipart(s, multipart));
+    this.healQueues = sets.map((s) => new HealQueue(s));
+    this.scanners = sets.map((s) => new Scanner(s, background.scanner));
+    sets.forEach((s, i) => {
+      const queue = this.healQueues[i]!;
+      s.onDegraded = (bucket, key, versionId) => {
+        queue.enqueue(bucket, key, versionId);
+        background.onDegraded?.(bucket, key, versionId);
+      };
+    });
+    // A replaced drive comes back empty: refill its set in the background, reads serve meanwhile.
+    const setSize = sets[0]!.driveCount;
+    const toHeal = [...new Set(replaced.map((p) => Math.floor(p / setSize)))];
+    this.startupHeal = Promise.all(
+      toHeal.map(async (i) => {
+        const r = await healAll(sets[i]!);
+        background.log?.(`set ${i + 1}: replaced drive healed (${JSON.stringify(summary(r))})`);
+      }),
+    ).then(
+      () => {},
+      (e) => background.log?.(`start-up heal failed: ${e}`),
+    );
+  }
+
+  /** Starts the background scanners. */
+  startBackground(): void {
+    for (const s of this.scanners) s.start();
   }
 
   /**
@@ -179,7 +215,6 @@ export class ErasureSets implements ObjectLayer {
         new ErasureSet(slots.slice(s * setSize, (s + 1) * setSize), {
           parity: reference.parity,
           nslock,
-          onDegraded: opts.onDegraded,
         }),
     );
     for (const [s, set] of sets.entries()) {
@@ -195,6 +230,7 @@ export class ErasureSets implements ObjectLayer {
       idBytes.length === 16 ? idBytes : Buffer.alloc(16),
       replaced,
       { minPartSize: opts.minPartSize },
+      opts,
     );
     return layer;
   }
@@ -366,7 +402,17 @@ export class ErasureSets implements ObjectLayer {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  async shutdown(): Promise<void> {}
+  /** Stops the scanners and lets queued heals finish. */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.scanners.map((s) => s.stop()));
+    await Promise.all(this.healQueues.map((q) => q.close()));
+  }
+}
+
+function summary(r: HealAllResult): Record<string, number> {
+  const sum = { objects: 0, healedVersions: 0, unrecoverableVersions: 0, errors: 0, bytesWritten: 0 };
+  for (const b of r.buckets) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += b[k];
+  return sum;
 }
 
 /** A start that cannot proceed because drives are not all there for a first format. */

@@ -228,7 +228,7 @@ export function pickVersionByQuorum(
 }
 
 /** Everything of a version but what differs per drive by design (shard index, inline shard). */
-function contentKey(v: ObjectVersion): string {
+export function contentKey(v: ObjectVersion): string {
   if (v.type === 'deleteMarker') return signature(v);
   const { inline: _inline, erasure, ...rest } = v;
   const { index: _index, ...geometry } = erasure;
