@@ -1,0 +1,75 @@
+/**
+ * What every S3 action gets (a request context built once, after auth and routing) and what it
+ * returns. The S3 layer speaks HTTP words but touches no sockets: `src/server/` turns an
+ * `S3Response` into bytes on the wire, and renders every thrown `S3Error` as AWS's XML.
+ */
+import type { Readable } from 'node:stream';
+import type { ObjectLayer } from '../object/ObjectLayer';
+import type { Action, KnownAction, Route, RouteOf } from './router';
+
+export interface Identity {
+  anonymous: boolean;
+  /** The access key the request was signed with (absent when anonymous). */
+  accessKey?: string;
+  /** The root user (all permissions until IAM lands). */
+  isRoot: boolean;
+}
+
+export interface S3Config {
+  /** The region this server answers for (`us-east-1` by default). */
+  region: string;
+  /** Domains for virtual-host style addressing (`bucket.<domain>`). */
+  domains: string[];
+}
+
+/** Bucket settings stored beside the buckets (tagging, CORS, policy, versioning, lock...). */
+export interface BucketConfigStore {
+  /** The stored document, or null when there is none. */
+  get(bucket: string, name: string): Promise<Buffer | null>;
+  /** Stores (or with null removes) a document. */
+  put(bucket: string, name: string, data: Buffer | null): Promise<void>;
+}
+
+export interface Logger {
+  info(obj: Record<string, unknown> | string, msg?: string): void;
+  warn(obj: Record<string, unknown> | string, msg?: string): void;
+  error(obj: Record<string, unknown> | string, msg?: string): void;
+}
+
+export interface ReqCtx<R extends Route = Route> {
+  requestId: string;
+  route: R;
+  identity: Identity;
+  config: S3Config;
+  objects: ObjectLayer;
+  bucketConfig: BucketConfigStore;
+  /** Request headers, names lower-cased. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  query: URLSearchParams;
+  method: string;
+  /**
+   * The request body, already verified and decoded (aws-chunked framing removed, chunk signatures
+   * checked); it errors instead of ending if the payload fails verification, so nothing built on
+   * it commits a bad body.
+   */
+  body: Readable;
+  /** Bytes the body will have (Content-Length or x-amz-decoded-content-length); -1 if unknown. */
+  bodyLength: number;
+  /** Trailing headers of the body (x-amz-checksum-*), available once `body` has ended. */
+  trailers(): Record<string, string>;
+  log: Logger;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface S3Response {
+  /** 200 by default (204 when there is no body and none is given... set it explicitly). */
+  status?: number;
+  headers?: Record<string, string | number | undefined>;
+  body?: string | Buffer | NodeJS.ReadableStream;
+}
+
+export type Op<A extends Action = Action> = (ctx: ReqCtx<RouteOf<A>>) => Promise<S3Response>;
+
+/** A group of implemented actions (one file per group of ops registers them). */
+export type OpTable = { [A in KnownAction]?: Op<A> };
