@@ -4,6 +4,7 @@
  * where a thread round trip (~15-30 us) would cost more than the work.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type * as Binding from '../native/index';
 import { binaryName, packageName, platformTriple } from '../native/platform';
@@ -12,6 +13,8 @@ export { platformTriple };
 
 export type HashAlgorithm = Binding.HashAlgorithm;
 export type EncodeOptions = Binding.EncodeOptions;
+export type FrameLayout = Binding.FrameLayout;
+export type FrameOptions = Binding.FrameOptions;
 
 /** Below this many bytes a call runs inline instead of on a worker thread. */
 export const INLINE_LIMIT = 64 * 1024;
@@ -52,6 +55,8 @@ const native = load();
 export const simdLevel: () => string = native.simdLevel;
 /** Every kernel family this CPU can run, weakest first. `CAIRN_SIMD=<level>` caps the choice. */
 export const supportedSimdLevels: () => string[] = native.supportedSimdLevels;
+/** The erasure set (0-based) of `key` among `sets`: SipHash-2-4 keyed by the 16-byte deployment id. */
+export const sipHashMod: (key: string, deploymentId: Uint8Array, sets: number) => number = native.sipHashMod;
 /** MinIO's HighwayHash-256 bitrot key, the default key of `highwayhash256`. */
 export const minioBitrotKey: () => Buffer = native.minioBitrotKey;
 
@@ -130,6 +135,77 @@ export class ErasureCoder {
   reconstructSync(shards: Array<Buffer | null | undefined>, missing: number[]): void {
     this.coder.reconstructSync(shards, missing);
   }
+
+  /**
+   * Blocks of data (whole blocks from `layout.firstBlock`, only the part's last may be short) to
+   * the frames of every shard file: `frames[i]` gets `[32-byte digest][shard block]` per block.
+   */
+  encodeFrames(data: Buffer, frames: Buffer[], layout: FrameLayout, options?: FrameOptions): Promise<void> {
+    if (data.length < INLINE_LIMIT)
+      return settle(() => this.coder.encodeFramesSync(data, frames, layout, options));
+    return this.coder.encodeFrames(data, frames, layout, options);
+  }
+
+  /**
+   * Frames read from the shard files (`null` where not read) back to data bytes in `out`, verifying
+   * every frame and rebuilding what is missing or rotten. Resolves to the rotten shard indices;
+   * rejects with "too few shards" when fewer than `dataShards` are good.
+   */
+  decodeFrames(
+    frames: Array<Buffer | null | undefined>,
+    out: Buffer,
+    layout: FrameLayout,
+    options?: FrameOptions,
+  ): Promise<number[]> {
+    if (out.length < INLINE_LIMIT)
+      return settle(() => this.coder.decodeFramesSync(frames, out, layout, options));
+    return this.coder.decodeFrames(frames, out, layout, options);
+  }
+}
+
+export type ChecksumKind = 'md5' | 'sha1' | 'sha256' | 'crc32' | 'crc32c' | 'crc64nvme';
+
+/**
+ * Running checksums of one stream (the ETag's MD5 and S3's `x-amz-checksum-*`), updated off the
+ * JS thread. Updates are queued in order: call `update` as chunks arrive and `digest` at the end.
+ */
+export class Checksums {
+  readonly kinds: readonly ChecksumKind[];
+  private readonly inner: Binding.Checksums;
+  private chain: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+
+  constructor(kinds: readonly ChecksumKind[]) {
+    this.kinds = kinds;
+    this.inner = new native.Checksums([...kinds]);
+  }
+
+  /** Queues `data` (which must stay unchanged until `flush` resolves) after the earlier chunks. */
+  update(data: Buffer): Promise<void> {
+    this.chain = this.chain.then(() =>
+      data.length < INLINE_LIMIT ? this.inner.updateSync(data) : this.inner.update(data),
+    );
+    this.chain.catch((e) => {
+      this.failed ??= e;
+    });
+    return this.chain;
+  }
+
+  /** Resolves when every queued update is done. */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failed) throw this.failed;
+  }
+
+  /** The digests of everything queued, by kind. */
+  async digest(): Promise<Record<ChecksumKind, Buffer>> {
+    await this.flush();
+    const out = {} as Record<ChecksumKind, Buffer>;
+    this.inner.digest().forEach((d, i) => {
+      out[this.kinds[i]!] = d;
+    });
+    return out;
+  }
 }
 
 /** The 32-byte bitrot digest of `data` (HighwayHash defaults to MinIO's key; BLAKE3 is unkeyed). */
@@ -186,6 +262,76 @@ export function createHasher(algorithm: HashAlgorithm, key?: Uint8Array): Hasher
     reset: () => h.reset(),
   };
   return hasher;
+}
+
+export type ObjectWalkOptions = Binding.ObjectWalkOptions;
+
+/** An OS error of a walk, shaped as Node's fs errors are (`code` is the errno name). */
+export interface ObjectWalkError extends Error {
+  code?: string;
+  errno?: number;
+  path: string;
+  /** The volume's directory itself is missing (the caller tells a missing drive apart). */
+  volumeMissing: boolean;
+}
+
+/** A batch of a walk: entry `i` is `names[i]`, its metadata file `metadata[i]` (a view into one Buffer). */
+export interface ObjectWalkBatch {
+  names: string[];
+  metadata: Buffer[];
+  /** Nothing follows (the walk is over, or failed with `error`). */
+  done: boolean;
+  /** Why the walk stopped early; the entries before it are in the batch. */
+  error?: ObjectWalkError;
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+function walkError(f: Binding.ObjectWalkFailure): ObjectWalkError {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, n] of Object.entries(os.constants.errno))
+      if (!errnoNames.has(n)) errnoNames.set(n, name);
+  }
+  const code = f.errno === undefined ? undefined : errnoNames.get(f.errno);
+  const e = new Error(f.message) as ObjectWalkError;
+  if (code !== undefined) e.code = code;
+  if (f.errno !== undefined) e.errno = f.errno;
+  e.path = f.path;
+  e.volumeMissing = f.volumeMissing;
+  return e;
+}
+
+/**
+ * A volume's objects in S3 key order (the walk of `LocalDrive.walk`), read in batches on a worker
+ * thread: directory listings, name decoding, sorting and metadata reads all off the JS thread.
+ * Await each `next` before the next one.
+ */
+export class ObjectWalker {
+  private readonly inner: Binding.ObjectWalker;
+
+  constructor(options: ObjectWalkOptions) {
+    this.inner = new native.ObjectWalker(options);
+  }
+
+  /** Up to `maxEntries` entries (fewer once their metadata passes `maxBytes`, default 4 MiB). */
+  async next(maxEntries: number, maxBytes?: number): Promise<ObjectWalkBatch> {
+    const b = await this.inner.next(maxEntries, maxBytes);
+    // One string, one index and one data Buffer cross from the addon; the entries are cut here.
+    const names = new Array<string>(b.count);
+    const metadata = new Array<Buffer>(b.count);
+    let n0 = 0;
+    let d0 = 0;
+    for (let i = 0; i < b.count; i++) {
+      const n1 = b.index.readUInt32LE(8 * i);
+      const d1 = b.index.readUInt32LE(8 * i + 4);
+      names[i] = b.names.slice(n0, n1);
+      metadata[i] = b.data.subarray(d0, d1);
+      n0 = n1;
+      d0 = d1;
+    }
+    return { names, metadata, done: b.done, error: b.error && walkError(b.error) };
+  }
 }
 
 function settle<T>(fn: () => T): Promise<T> {

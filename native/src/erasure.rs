@@ -252,40 +252,47 @@ impl Erasure {
             }
             is_wanted[w] = true;
         }
-        let present: Vec<usize> = (0..n).filter(|&i| shards[i].is_some() && !is_wanted[i]).collect();
+        let mut present: Vec<(usize, &[u8])> = Vec::with_capacity(n);
+        let mut outs: Vec<(usize, &mut [u8])> = Vec::with_capacity(wanted.len());
+        for (i, s) in shards.iter_mut().enumerate() {
+            let Some(s) = s.as_deref_mut() else { continue };
+            if is_wanted[i] {
+                outs.push((i, s));
+            } else {
+                present.push((i, s));
+            }
+        }
+        // Outputs in the order of `wanted`.
+        outs.sort_by_key(|(i, _)| wanted.iter().position(|w| w == i));
+        self.reconstruct_into(level, &present, &mut outs)
+    }
+
+    /// Computes each `(index, buffer)` of `wanted` from the first `k` of `present` (`(index, bytes)`
+    /// in ascending index order, all one length). Writes nothing unless it can write everything.
+    pub fn reconstruct_into(
+        &self,
+        level: Level,
+        present: &[(usize, &[u8])],
+        wanted: &mut [(usize, &mut [u8])],
+    ) -> Result<(), Error> {
         if wanted.is_empty() {
             return Ok(());
         }
         if present.len() < self.k {
             return Err(Error::TooFewShards { present: present.len(), needed: self.k });
         }
-        let len = shards[wanted[0]].as_ref().map(|s| s.len()).unwrap_or(0);
-        if shards.iter().flatten().any(|s| s.len() != len) {
+        let len = wanted[0].1.len();
+        if present.iter().any(|(_, s)| s.len() != len) || wanted.iter().any(|(_, s)| s.len() != len) {
             return Err(Error::BadLength("all shards must be the same length".into()));
         }
-        // Prefer data shards (the first k present): with all data present the rows are the
-        // parity rows themselves and nothing needs inverting.
-        let chosen = &present[..self.k];
-        let rows = self.decode_rows(chosen, wanted)?;
-        let mut ins: Vec<&[u8]> = Vec::with_capacity(self.k);
-        let mut outs: Vec<(usize, &mut [u8])> = Vec::with_capacity(wanted.len());
-        let mut chosen_iter = chosen.iter().peekable();
-        for (i, s) in shards.iter_mut().enumerate() {
-            let Some(s) = s.as_deref_mut() else { continue };
-            if is_wanted[i] {
-                outs.push((i, s));
-            } else if chosen_iter.peek() == Some(&&i) {
-                chosen_iter.next();
-                ins.push(s);
-            }
-        }
-        // Outputs in the order of `wanted`, matching the rows.
-        let mut ordered: Vec<&mut [u8]> = Vec::with_capacity(wanted.len());
-        for &w in wanted {
-            let pos = outs.iter().position(|(i, _)| *i == w).expect("wanted shard has a buffer");
-            ordered.push(outs.swap_remove(pos).1);
-        }
-        mul_into(level, &rows, &ins, &mut ordered);
+        // The first k present: data shards come first, and with all data present the rows are the
+        // parity rows themselves, nothing to invert.
+        let chosen: Vec<usize> = present[..self.k].iter().map(|(i, _)| *i).collect();
+        let wanted_idx: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
+        let rows = self.decode_rows(&chosen, &wanted_idx)?;
+        let ins: Vec<&[u8]> = present[..self.k].iter().map(|(_, s)| *s).collect();
+        let mut outs: Vec<&mut [u8]> = wanted.iter_mut().map(|(_, s)| &mut **s).collect();
+        mul_into(level, &rows, &ins, &mut outs);
         Ok(())
     }
 

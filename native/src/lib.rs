@@ -2,10 +2,14 @@
 //! This file only lists modules; the JS binding lives in `binding` (feature `napi-binding`).
 
 pub mod bitrot;
+pub mod digest;
 pub mod erasure;
+pub mod frames;
 pub mod gf;
 pub mod kernels;
+pub mod placement;
 pub mod simd;
+pub mod walk;
 
 #[cfg(feature = "napi-binding")]
 pub mod binding;

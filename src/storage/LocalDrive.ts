@@ -17,17 +17,11 @@ import { type Dirent, constants as fsConstants, type Stats } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { ObjectWalker } from '../native';
 import { StorageError } from './errors';
 import { readFormat } from './format';
 import { errnoOf, type OsOp, toStorageError } from './osErrors';
-import {
-  assertSafePath,
-  compareKeys,
-  decodeSegment,
-  encodeSegment,
-  isReservedName,
-  META_FILE,
-} from './paths';
+import { assertSafePath, compareKeys, encodeSegment, META_FILE } from './paths';
 import {
   type DiskInfo,
   type FileWriter,
@@ -41,6 +35,12 @@ import {
 
 /** Bytes per read of `readFileStream`. */
 const STREAM_CHUNK = 256 * 1024;
+/**
+ * Entries per batch of a walk, growing: one for a caller that wants one (is there anything here?),
+ * then a few thread round trips for a page of 1000, each batch read while the previous one is
+ * consumed; at most 256 entries are read ahead of the caller (`bench/listing.bench.ts`).
+ */
+const WALK_BATCHES = [1, 16, 128, 256];
 
 /** Refuses volume names that are not one plain directory name. */
 export function assertVolumeName(volume: string): void {
@@ -66,10 +66,6 @@ function assertEntryPath(p: string): void {
 function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');
   return i < 0 ? '' : rel.slice(0, i);
-}
-
-function joinRel(dir: string, name: string): string {
-  return dir === '' ? name : `${dir}/${name}`;
 }
 
 function isMissing(e: unknown): boolean {
@@ -678,148 +674,86 @@ export class LocalDrive implements StorageAPI {
   }
 
   /**
-   * Depth first over object directories, one directory listing per level held at a time. Each child
-   * directory `d` of a directory with key prefix `P` stands for two things: the object `P+d` (if it
-   * holds a metadata file) and the prefix `P+d/` (its children). Sorting those sort keys with
-   * `compareKeys` gives S3 order: every key below `P+d/` extends it, and `P+d/` is never a prefix of
-   * a sibling's sort key, so no sibling falls inside its range (`a` < `a-b` < `a/…` < `a0`).
+   * Depth first over object directories, one directory listing per level held at a time, by the
+   * native walker (`native/src/walk.rs`): listings, name decoding, sorting and metadata reads run
+   * on a worker thread, a batch at a time. Each child directory `d` of a directory with key prefix
+   * `P` stands for two things: the object `P+d` (if it holds a metadata file) and the prefix `P+d/`
+   * (its children). Sorting those by UTF-8 bytes (`compareKeys`) gives S3 order: every key below
+   * `P+d/` extends it, and `P+d/` is never a prefix of a sibling's sort key, so no sibling falls
+   * inside its range (`a` < `a-b` < `a/…` < `a0`).
+   *
+   * Batches grow (`WALK_BATCHES`): a caller wanting the first entry (is the bucket empty? is this
+   * prefix live?) reads one metadata file; past the first entry of a batch the next one is read
+   * while this one is consumed (thread and JS work overlap), so at most one batch is read beyond
+   * what the caller takes. An entry's `metadata` is a view into its batch's buffer.
    */
   async *walk(volume: string, opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
     assertVolumeName(volume);
-    await this.checkVolume(volume);
     const prefix = opts.prefix ?? '';
-    const after = opts.after;
     const delimited = opts.delimited ?? false;
 
     // Keys starting with `prefix` live under the directory of its complete segments, in children
     // whose name starts with its last, partial segment.
     const segs = prefix.split('/');
     const partial = segs.pop() ?? '';
-    let startRel: string;
+    let startRel: string | undefined;
     try {
       startRel = segs.map(encodeSegment).join('/');
     } catch {
-      return; // a segment too long to be stored: no key can have it
+      startRel = undefined; // a segment too long to be stored: no key can have it
     }
     const startKey = segs.length > 0 ? `${segs.join('/')}/` : '';
-    let startAfter = after;
+    let after = opts.after;
+    let nothing = startRel === undefined;
     if (after !== undefined && !after.startsWith(startKey)) {
-      if (compareKeys(startKey, after) < 0) return; // everything here sorts before `after`
-      startAfter = undefined;
+      if (compareKeys(startKey, after) < 0) nothing = true; // everything here sorts before `after`
+      after = undefined;
+    }
+    if (nothing || startRel === undefined) {
+      await this.checkVolume(volume);
+      return;
     }
 
     const volDir = this.volDir(volume);
-    const stack: WalkFrame[] = [
-      { items: await this.walkFrame(volDir, startRel, startKey, partial, startAfter, delimited), next: 0 },
-    ];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      const item = frame.items[frame.next++];
-      if (!item) {
-        stack.pop();
-        continue;
+    const walker = new ObjectWalker({
+      volumeDir: volDir,
+      startDir: startRel === '' ? volDir : path.join(volDir, startRel),
+      keyPrefix: startKey,
+      startsWith: partial,
+      after,
+      delimited,
+    });
+    let step = 0;
+    const ask = () => {
+      const p = walker.next(WALK_BATCHES[Math.min(step++, WALK_BATCHES.length - 1)]!);
+      p.catch(() => {}); // awaited below, unless the caller stops first
+      return p;
+    };
+    let pending: ReturnType<typeof ask> | undefined = ask();
+    for (;;) {
+      const batch = await pending!;
+      pending = undefined;
+      for (let i = 0; i < batch.names.length; i++) {
+        yield { name: batch.names[i]!, metadata: batch.metadata[i]! };
+        // Back for more than the first entry (of a batch after the first): read the next batch
+        // while this one is consumed. A caller that wanted one entry made no read ahead.
+        if (i === 0 && step > 1 && !batch.done) pending = ask();
       }
-      if (item.object) {
-        const metadata = await this.readWalkMeta(volDir, item.rel, volume);
-        if (metadata) yield { name: item.key, metadata };
-      } else if (delimited) {
-        // Only the first level is listed in delimited mode: this is a common prefix.
-        if (await this.holdsObject(path.join(volDir, item.rel), volume)) {
-          yield { name: item.key, metadata: Buffer.alloc(0) };
+      const err = batch.error;
+      if (err) {
+        if (err.volumeMissing) {
+          await this.checkVolume(volume); // DriveNotFound or VolumeNotFound
+          throw new StorageError('VolumeNotFound', this.where(volume));
         }
-      } else {
-        const childAfter = after?.startsWith(item.key) ? after : undefined;
-        stack.push({
-          items: await this.walkFrame(volDir, item.rel, item.key, '', childAfter, false),
-          next: 0,
-        });
+        const rel = err.path.startsWith(`${volDir}${path.sep}`)
+          ? err.path.slice(volDir.length + 1)
+          : undefined;
+        throw toStorageError(err, 'read', rel ? this.where(volume, rel) : err.path);
       }
+      if (batch.done) return;
+      pending ??= ask();
     }
   }
-
-  /** One directory's walk items, filtered by name prefix and `after`, in key order. */
-  private async walkFrame(
-    volDir: string,
-    rel: string,
-    keyPrefix: string,
-    startsWith: string,
-    after: string | undefined,
-    delimited: boolean,
-  ): Promise<WalkItem[]> {
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(rel === '' ? volDir : path.join(volDir, rel), { withFileTypes: true });
-    } catch (e) {
-      if (isMissing(e)) return []; // no such prefix, or removed since its parent was listed
-      throw toStorageError(e, 'read', `${volDir}/${rel}`);
-    }
-    const items: WalkItem[] = [];
-    for (const d of entries) {
-      if (!d.isDirectory() || isReservedName(d.name)) continue;
-      const seg = decodeSegment(d.name);
-      if (!seg.startsWith(startsWith)) continue;
-      const childRel = joinRel(rel, d.name);
-      const key = keyPrefix + seg;
-      if (after === undefined || compareKeys(key, after) > 0)
-        items.push({ key, rel: childRel, object: true });
-      const sub = `${key}/`;
-      // Descend into a prefix that sorts after `after`, or holds it (some keys below may be later);
-      // a common prefix is one entry, listed only when it sorts after `after` itself.
-      if (after === undefined || compareKeys(sub, after) > 0 || (!delimited && after.startsWith(sub))) {
-        items.push({ key: sub, rel: childRel, object: false });
-      }
-    }
-    return items.sort((a, b) => compareKeys(a.key, b.key));
-  }
-
-  /** The metadata of the object directory `rel`, or undefined when it is not an object. */
-  private async readWalkMeta(volDir: string, rel: string, volume: string): Promise<Buffer | undefined> {
-    try {
-      return await fsp.readFile(path.join(volDir, rel, META_FILE));
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
-      throw toStorageError(e, 'read', this.where(volume, `${rel}/${META_FILE}`));
-    }
-  }
-
-  /**
-   * Whether any object lives strictly below `dir` (the common prefix `dir/` is not empty); stops at
-   * the first one found. `self` also counts `dir` itself.
-   */
-  private async holdsObject(dir: string, volume: string, self = false): Promise<boolean> {
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      if (isMissing(e)) return false;
-      throw toStorageError(e, 'read', `${dir} (${volume})`);
-    }
-    if (self && entries.some((d) => d.name === META_FILE && d.isFile())) return true;
-    for (const d of entries) {
-      if (
-        d.isDirectory() &&
-        !isReservedName(d.name) &&
-        (await this.holdsObject(path.join(dir, d.name), volume, true))
-      ) {
-        return true;
-      }
-    }
-    return false;
-  }
-}
-
-interface WalkItem {
-  /** The object's key, or the prefix (ending in `/`) of the keys below. */
-  key: string;
-  /** The directory, relative to the volume. */
-  rel: string;
-  object: boolean;
-}
-
-interface WalkFrame {
-  items: WalkItem[];
-  next: number;
 }
 
 /** A `FileWriter` over an open file; writes are queued so that concurrent calls keep their order. */

@@ -31,7 +31,7 @@ fn hash_spec(o: &Option<EncodeOptions>) -> Result<Option<HashSpec>> {
     }
 }
 
-fn to_err(e: crate::erasure::Error) -> Error {
+pub(crate) fn to_err(e: crate::erasure::Error) -> Error {
     invalid(e.to_string())
 }
 
@@ -39,7 +39,7 @@ fn to_err(e: crate::erasure::Error) -> Error {
 /// klauspost/reedsolomon (and so MinIO). Thread-safe; reuse one per shape.
 #[napi]
 pub struct ErasureCoder {
-    inner: Arc<Erasure>,
+    pub(crate) inner: Arc<Erasure>,
 }
 
 #[napi]

@@ -5,7 +5,11 @@
 //! touch those Buffers until the promise settles.
 
 pub mod bitrot;
+pub mod digest;
 pub mod erasure;
+pub mod frames;
+pub mod pool;
+pub mod walk;
 
 use napi::{Error, Status};
 
@@ -33,4 +37,12 @@ pub fn simd_level() -> String {
 #[napi_derive::napi]
 pub fn supported_simd_levels() -> Vec<String> {
     crate::simd::supported_levels().iter().map(|l| l.name().to_string()).collect()
+}
+
+/// The erasure set (0-based) of an object among `sets`: SipHash-2-4 of `key` keyed with the 16-byte
+/// deployment id, modulo `sets` (MinIO's placement).
+#[napi_derive::napi]
+pub fn sip_hash_mod(key: String, deployment_id: &[u8], sets: u32) -> napi::Result<u32> {
+    let id: [u8; 16] = deployment_id.try_into().map_err(|_| invalid("the deployment id must be 16 bytes"))?;
+    Ok(crate::placement::sip_hash_mod(key.as_bytes(), &id, sets as u64) as u32)
 }
