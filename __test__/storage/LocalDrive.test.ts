@@ -49,6 +49,19 @@ local('OS errors map to storage error codes by what the call was doing', () => {
   assert.equal((e.cause as Error).message, 'boom');
 });
 
+local('a forced volume delete works after the temp dir was cleaned away (start-up clean-up)', async () => {
+  const fx = await localFixture();
+  try {
+    await fx.drive.makeVolume('v');
+    await fx.drive.writeAll('v', 'a/b', Buffer.from('x'));
+    await fx.drive.delete(SYSTEM_VOLUME, TMP_DIR, { recursive: true });
+    await fx.drive.deleteVolume('v', true);
+    assert.deepEqual(await fx.drive.listVolumes(), []);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
 local('a key segment too long for the file system fails with FileNameTooLong', async () => {
   const fx = await localFixture();
   try {

@@ -642,6 +642,8 @@ export class LocalDrive implements StorageAPI {
     assertVolumeName(volume);
     assertEntryPath(rel);
     const target = this.abs(volume, rel);
+    // Removing the temp dir (start-up clean-up does) means the next temp write must make it again.
+    if (volume === SYSTEM_VOLUME && (rel === TMP_DIR || TMP_DIR.startsWith(`${rel}/`))) this.tmpReady = false;
     try {
       const st = await fsp.lstat(target);
       if (!st.isDirectory()) await fsp.unlink(target);
