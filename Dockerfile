@@ -5,9 +5,16 @@
 #   docker run -p 9000:9000 -p 9001:9001 -v cairn-data:/data \
 #     -e CAIRN_ROOT_USER=admin -e CAIRN_ROOT_PASSWORD=change-me-please cairn
 #
-# Environment (read by the server; deliberately not set here, so no default credentials ship):
+#   (or: docker compose up -d, with docker-compose.yml beside this file)
+#
+# Environment (read by the server; deliberately not set here, so no default credentials ship; each
+# CAIRN_* variable is also read as MINIO_*, so MinIO's env files work as they are):
 #   CAIRN_ROOT_USER       access key of the root account
-#   CAIRN_ROOT_PASSWORD   secret key of the root account
+#   CAIRN_ROOT_PASSWORD   secret key of the root account (8 to 40 characters). With neither set, a
+#                         pair is generated and printed in the container log; it changes every start.
+#   CAIRN_REGION          region the server answers for (default us-east-1)
+#   CAIRN_DOMAIN          domains for virtual-host style requests (bucket.domain), comma-separated
+#   CAIRN_VOLUMES         drives, when the command gives none
 
 # Node 20 is past end of life (April 2026); 22 is the oldest maintained LTS.
 ARG NODE_VERSION=22

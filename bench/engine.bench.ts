@@ -126,7 +126,9 @@ async function main() {
     console.log(JSON.stringify({ rows }, null, 2));
     return;
   }
-  console.log(`${'op'.padEnd(20)} ${'size'.padEnd(7)} ${'conc'.padStart(4)} ${'MB/s'.padStart(8)} ${'ops/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  ratio`);
+  console.log(
+    `${'op'.padEnd(20)} ${'size'.padEnd(7)} ${'conc'.padStart(4)} ${'MB/s'.padStart(8)} ${'ops/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  ratio`,
+  );
   for (let i = 0; i < rows.length; i += 2) {
     for (const r of [rows[i]!, rows[i + 1]!]) {
       const ratio = r === rows[i + 1] ? (r.mbps / rows[i]!.mbps).toFixed(2) : '';

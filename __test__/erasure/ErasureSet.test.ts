@@ -37,7 +37,11 @@ async function openSet(n: number, parity: number) {
   return { set, roots, cleanup };
 }
 
-async function readAll(set: ErasureSet, key: string, range?: { start: number; end: number }): Promise<Buffer> {
+async function readAll(
+  set: ErasureSet,
+  key: string,
+  range?: { start: number; end: number },
+): Promise<Buffer> {
   const { stream } = await set.getObject('b', key, range ? { range } : {});
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
@@ -70,7 +74,8 @@ async function damage(root: string, how: Damage, key: string): Promise<void> {
       await fs.writeFile(root, 'not a drive');
       return;
     case 'emptied':
-      for (const e of await fs.readdir(root)) await fs.rm(path.join(root, e), { recursive: true, force: true });
+      for (const e of await fs.readdir(root))
+        await fs.rm(path.join(root, e), { recursive: true, force: true });
       return;
     case 'bitrot': {
       const f = await shardFile(root, key);
@@ -115,7 +120,17 @@ for (const [n, parity] of [
   rt(`objects of every size round-trip byte for byte on ${n} drives (parity ${parity})`, async () => {
     const { set, cleanup } = await openSet(n, parity);
     try {
-      for (const size of [0, 1, 128 * 1024 - 1, 128 * 1024, 128 * 1024 + 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 10 * (1 << 20) + 7]) {
+      for (const size of [
+        0,
+        1,
+        128 * 1024 - 1,
+        128 * 1024,
+        128 * 1024 + 1,
+        (1 << 20) - 1,
+        1 << 20,
+        (1 << 20) + 1,
+        10 * (1 << 20) + 7,
+      ]) {
         const data = randomBytes(size);
         const info = await put(set, `obj-${size}`, data);
         assert.equal(info.size, size);
@@ -130,6 +145,25 @@ for (const [n, parity] of [
     }
   });
 }
+
+rt('BLAKE3 bitrot: objects round-trip and a flipped byte is caught and rebuilt', async () => {
+  const { roots, cleanup } = await tempDrives(4);
+  try {
+    const drives = roots.map((r) => new LocalDrive(r));
+    await Promise.all(drives.map((d) => d.makeVolume(SYSTEM_VOLUME)));
+    const set = new ErasureSet(drives, { parity: 2, bitrot: 'blake3S' });
+    await set.makeBucket('b');
+    const data = randomBytes(3 * (1 << 20) + 5);
+    await put(set, 'k', data);
+    assert.equal((await set.pick('b', 'k')).version.type, 'object');
+    const v = (await set.pick('b', 'k')).version;
+    assert.equal(v.type === 'object' && v.erasure.bitrot, 'blake3S');
+    await damage(roots[0]!, 'bitrot', 'k');
+    assert.ok((await readAll(set, 'k')).equals(data));
+  } finally {
+    await cleanup();
+  }
+});
 
 rt('ranged reads return exactly the bytes asked for and touch only their blocks', async () => {
   const { set, cleanup } = await openSet(4, 2);
@@ -148,8 +182,9 @@ rt('ranged reads return exactly the bytes asked for and touch only their blocks'
       const got = await readAll(set, 'r', { start: s, end: e });
       assert.ok(got.equals(data.subarray(s, Math.min(e, data.length - 1) + 1)), `${s}-${e}`);
     }
-    await assert.rejects(set.getObject('b', 'r', { range: { start: data.length, end: data.length + 5 } }), (e) =>
-      isObjectError(e, 'InvalidRange'),
+    await assert.rejects(
+      set.getObject('b', 'r', { range: { start: data.length, end: data.length + 5 } }),
+      (e) => isObjectError(e, 'InvalidRange'),
     );
   } finally {
     await cleanup();
@@ -186,14 +221,15 @@ rt('a wrong Content-MD5 or a short body stores nothing and leaves the old object
     const old = randomBytes(2_000_000);
     await put(set, 'k', old);
     const next = randomBytes(2_000_000);
-    await assert.rejects(put(set, 'k', next, { expectedMd5: md5(old) }), (e) => isObjectError(e, 'BadDigest'));
+    await assert.rejects(put(set, 'k', next, { expectedMd5: md5(old) }), (e) =>
+      isObjectError(e, 'BadDigest'),
+    );
     await assert.rejects(
       set.putObject('b', 'k', Readable.from([next.subarray(0, 1000)]), { size: next.length }),
       (e) => isObjectError(e, 'IncompleteBody'),
     );
-    await assert.rejects(
-      set.putObject('b', 'k', Readable.from([next, next]), { size: next.length }),
-      (e) => isObjectError(e, 'IncompleteBody'),
+    await assert.rejects(set.putObject('b', 'k', Readable.from([next, next]), { size: next.length }), (e) =>
+      isObjectError(e, 'IncompleteBody'),
     );
     assert.ok((await readAll(set, 'k')).equals(old));
     // No temporary files were left behind.
@@ -245,11 +281,15 @@ rt('missing buckets and keys give the right errors', async () => {
   try {
     await assert.rejects(set.getObjectInfo('b', 'nope'), (e) => isObjectError(e, 'ObjectNotFound'));
     await assert.rejects(set.getObjectInfo('nob', 'x'), (e) => isObjectError(e, 'BucketNotFound'));
-    await assert.rejects(put(set, 'x', Buffer.alloc(1)).then(() => set.putObject('nob', 'x', Readable.from([Buffer.alloc(1)]), { size: 1 })), (e) =>
-      isObjectError(e, 'BucketNotFound'),
+    await assert.rejects(
+      put(set, 'x', Buffer.alloc(1)).then(() =>
+        set.putObject('nob', 'x', Readable.from([Buffer.alloc(1)]), { size: 1 }),
+      ),
+      (e) => isObjectError(e, 'BucketNotFound'),
     );
     await assert.rejects(set.makeBucket('b'), (e) => isObjectError(e, 'BucketExists'));
     await assert.rejects(set.deleteBucket('b'), (e) => isObjectError(e, 'BucketNotEmpty'));
+    await assert.rejects(set.deleteBucket('nob'), (e) => isObjectError(e, 'BucketNotFound'));
   } finally {
     await cleanup();
   }
@@ -260,13 +300,25 @@ rt('keys with .., //, leading / and reserved names stay inside the bucket', asyn
   try {
     const sentinel = path.join(path.dirname(roots[0]!), 'sentinel');
     await fs.writeFile(sentinel, 'keep');
-    const keys = ['../../sentinel', 'a//b', '/lead', 'x/../..', '.', '..', 'cairn.meta', 'dir/cairn.meta', 'a/', '%41'];
+    const keys = [
+      '../../sentinel',
+      'a//b',
+      '/lead',
+      'x/../..',
+      '.',
+      '..',
+      'cairn.meta',
+      'dir/cairn.meta',
+      'a/',
+      '%41',
+    ];
     for (const [i, key] of keys.entries()) {
       const data = Buffer.from(`value ${i}`);
       await put(set, key, data);
       assert.ok((await readAll(set, key)).equals(data), key);
     }
-    for (const [i, key] of keys.entries()) assert.ok((await readAll(set, key)).equals(Buffer.from(`value ${i}`)), key);
+    for (const [i, key] of keys.entries())
+      assert.ok((await readAll(set, key)).equals(Buffer.from(`value ${i}`)), key);
     assert.equal(await fs.readFile(sentinel, 'utf8'), 'keep');
     for (const r of roots) assert.deepEqual((await fs.readdir(r)).sort(), ['.cairn.sys', 'b'], r);
   } finally {
@@ -285,63 +337,81 @@ for (const [n, parity] of [
   [8, 4],
   [8, 2],
 ] as const) {
-  faults(`${n} drives, parity ${parity}: every way of losing up to ${parity} drives still reads the exact bytes`, async () => {
-    const sizes = [100_000, 2 * (1 << 20) + 3];
-    const patterns: number[][] = [];
-    for (let r = 1; r <= parity; r++) patterns.push(...combinations(n, r));
-    // Keep the run short on 8 drives: every pattern of the maximum size, a sample of the rest.
-    const chosen = n === 8 ? patterns.filter((p, i) => p.length === parity || i % 5 === 0) : patterns;
-    const kinds: Damage[] = ['removed', 'unreadable', 'file', 'emptied', 'bitrot'];
-    let c = 0;
-    for (const lost of chosen) {
-      const how = kinds[c++ % kinds.length]!;
-      if (how === 'unreadable' && process.getuid?.() === 0) continue; // root reads through chmod 000
+  faults(
+    `${n} drives, parity ${parity}: every way of losing up to ${parity} drives still reads the exact bytes`,
+    async () => {
+      const sizes = [100_000, 2 * (1 << 20) + 3];
+      const patterns: number[][] = [];
+      for (let r = 1; r <= parity; r++) patterns.push(...combinations(n, r));
+      // Keep the run short on 8 drives: every pattern of the maximum size, a sample of the rest.
+      const chosen = n === 8 ? patterns.filter((p, i) => p.length === parity || i % 5 === 0) : patterns;
+      const kinds: Damage[] = ['removed', 'unreadable', 'file', 'emptied', 'bitrot'];
+      let c = 0;
+      for (const lost of chosen) {
+        const how = kinds[c++ % kinds.length]!;
+        if (how === 'unreadable' && process.getuid?.() === 0) continue; // root reads through chmod 000
+        const { set, roots, cleanup } = await openSet(n, parity);
+        try {
+          const data = sizes.map((s) => randomBytes(s));
+          for (const [i, d] of data.entries()) await put(set, `k${i}`, d);
+          for (const i of lost)
+            for (const [j] of data.entries()) await damage(roots[i]!, how, `k${j}`).catch(() => {});
+          for (const [i, d] of data.entries()) {
+            const got = await readAll(set, `k${i}`);
+            assert.ok(got.equals(d), `lost ${lost} (${how}), object ${i}`);
+          }
+        } finally {
+          for (const r of roots) await restore(r);
+          await cleanup();
+        }
+      }
+    },
+  );
+
+  faults(
+    `${n} drives, parity ${parity}: losing ${parity + 1} drives is a clear error, never wrong bytes`,
+    async () => {
       const { set, roots, cleanup } = await openSet(n, parity);
       try {
-        const data = sizes.map((s) => randomBytes(s));
-        for (const [i, d] of data.entries()) await put(set, `k${i}`, d);
-        for (const i of lost) for (const [j] of data.entries()) await damage(roots[i]!, how, `k${j}`).catch(() => {});
-        for (const [i, d] of data.entries()) {
-          const got = await readAll(set, `k${i}`);
-          assert.ok(got.equals(d), `lost ${lost} (${how}), object ${i}`);
-        }
+        const data = randomBytes(3 * (1 << 20));
+        await put(set, 'k', data);
+        for (let i = 0; i <= parity; i++) await damage(roots[i]!, i % 2 ? 'bitrot' : 'emptied', 'k');
+        await assert.rejects(readAll(set, 'k'), (e) =>
+          isObjectError(e, 'InsufficientReadQuorum', 'ObjectNotFound'),
+        );
       } finally {
-        for (const r of roots) await restore(r);
         await cleanup();
       }
-    }
-  });
+    },
+  );
+}
 
-  faults(`${n} drives, parity ${parity}: losing ${parity + 1} drives is a clear error, never wrong bytes`, async () => {
-    const { set, roots, cleanup } = await openSet(n, parity);
+faults(
+  'a write with m drives gone succeeds at quorum and reads back; below quorum it fails and leaves nothing',
+  async () => {
+    const { set, roots, cleanup } = await openSet(4, 1);
     try {
-      const data = randomBytes(3 * (1 << 20));
-      await put(set, 'k', data);
-      for (let i = 0; i <= parity; i++) await damage(roots[i]!, i % 2 ? 'bitrot' : 'emptied', 'k');
-      await assert.rejects(readAll(set, 'k'), (e) => isObjectError(e, 'InsufficientReadQuorum', 'ObjectNotFound'));
+      await fs.rm(roots[3]!, { recursive: true, force: true });
+      const data = randomBytes(1_500_000);
+      await put(set, 'q', data);
+      assert.ok((await readAll(set, 'q')).equals(data));
+      await fs.rm(roots[2]!, { recursive: true, force: true });
+      await assert.rejects(put(set, 'q2', data), (e) =>
+        isObjectError(e, 'InsufficientWriteQuorum', 'BucketNotFound'),
+      );
+      for (const r of roots.slice(0, 2)) {
+        assert.deepEqual(
+          await fs.readdir(path.join(r, '.cairn.sys', 'tmp')).catch(() => []),
+          [],
+          'tmp cleaned',
+        );
+        await assert.rejects(fs.stat(path.join(r, 'b', 'q2')), 'nothing committed');
+      }
     } finally {
       await cleanup();
     }
-  });
-}
-
-faults('a write with m drives gone succeeds at quorum and reads back; below quorum it fails and leaves nothing', async () => {
-  const { set, roots, cleanup } = await openSet(4, 1);
-  try {
-    await fs.rm(roots[3]!, { recursive: true, force: true });
-    const data = randomBytes(1_500_000);
-    await put(set, 'q', data);
-    assert.ok((await readAll(set, 'q')).equals(data));
-    await fs.rm(roots[2]!, { recursive: true, force: true });
-    await assert.rejects(put(set, 'q2', data), (e) => isObjectError(e, 'InsufficientWriteQuorum', 'BucketNotFound'));
-    for (const r of roots.slice(0, 2)) {
-      assert.deepEqual(await fs.readdir(path.join(r, '.cairn.sys', 'tmp')).catch(() => []), [], 'tmp cleaned');
-      await assert.rejects(fs.stat(path.join(r, 'b', 'q2')), 'nothing committed');
-    }
-  } finally {
-    await cleanup();
-  }
-});
+  },
+);
 
 faults.run();
 
@@ -380,48 +450,54 @@ conc.run();
 
 const sets = suite('ErasureSets');
 
-sets('a new deployment is formatted; later starts find drives by id even when given in another order', async () => {
-  const { roots, cleanup } = await tempDrives(4);
-  try {
-    const a = await ErasureSets.open(roots.map((r) => new LocalDrive(r)));
-    await a.makeBucket('b');
-    const data = randomBytes(500_000);
-    await a.putObject('b', 'x', Readable.from([data]), { size: data.length });
-    const b = await ErasureSets.open([...roots].reverse().map((r) => new LocalDrive(r)));
-    assert.equal(b.deploymentId, a.deploymentId);
-    const { stream } = await b.getObject('b', 'x');
-    const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
-    assert.ok(Buffer.concat(chunks).equals(data));
-  } finally {
-    await cleanup();
-  }
-});
+sets(
+  'a new deployment is formatted; later starts find drives by id even when given in another order',
+  async () => {
+    const { roots, cleanup } = await tempDrives(4);
+    try {
+      const a = await ErasureSets.open(roots.map((r) => new LocalDrive(r)));
+      await a.makeBucket('b');
+      const data = randomBytes(500_000);
+      await a.putObject('b', 'x', Readable.from([data]), { size: data.length });
+      const b = await ErasureSets.open([...roots].reverse().map((r) => new LocalDrive(r)));
+      assert.equal(b.deploymentId, a.deploymentId);
+      const { stream } = await b.getObject('b', 'x');
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(data));
+    } finally {
+      await cleanup();
+    }
+  },
+);
 
-sets('a foreign drive is refused with a clear message; an empty replacement is formatted for its slot', async () => {
-  const one = await tempDrives(4);
-  const other = await tempDrives(4);
-  try {
-    const first = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
-    await first.makeBucket('b');
-    const data = randomBytes(700_000);
-    await first.putObject('b', 'kept', Readable.from([data]), { size: data.length });
-    await ErasureSets.open(other.roots.map((r) => new LocalDrive(r)));
-    const mixed = [...one.roots.slice(0, 3), other.roots[0]!];
-    await assert.rejects(ErasureSets.open(mixed.map((r) => new LocalDrive(r))), /another deployment/);
-    await fs.rm(one.roots[2]!, { recursive: true });
-    await fs.mkdir(one.roots[2]!);
-    const s = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
-    assert.deepEqual(s.replaced, [2]);
-    // The replacement is refilled in the background: its shard of the object is back.
-    await s.startupHeal;
-    assert.ok(await shardFile(one.roots[2]!, 'kept'), 'the replaced drive holds its shard again');
-    await s.shutdown();
-  } finally {
-    await one.cleanup();
-    await other.cleanup();
-  }
-});
+sets(
+  'a foreign drive is refused with a clear message; an empty replacement is formatted for its slot',
+  async () => {
+    const one = await tempDrives(4);
+    const other = await tempDrives(4);
+    try {
+      const first = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
+      await first.makeBucket('b');
+      const data = randomBytes(700_000);
+      await first.putObject('b', 'kept', Readable.from([data]), { size: data.length });
+      await ErasureSets.open(other.roots.map((r) => new LocalDrive(r)));
+      const mixed = [...one.roots.slice(0, 3), other.roots[0]!];
+      await assert.rejects(ErasureSets.open(mixed.map((r) => new LocalDrive(r))), /another deployment/);
+      await fs.rm(one.roots[2]!, { recursive: true });
+      await fs.mkdir(one.roots[2]!);
+      const s = await ErasureSets.open(one.roots.map((r) => new LocalDrive(r)));
+      assert.deepEqual(s.replaced, [2]);
+      // The replacement is refilled in the background: its shard of the object is back.
+      await s.startupHeal;
+      assert.ok(await shardFile(one.roots[2]!, 'kept'), 'the replaced drive holds its shard again');
+      await s.shutdown();
+    } finally {
+      await one.cleanup();
+      await other.cleanup();
+    }
+  },
+);
 
 sets('with more than 16 drives objects spread over several sets by a stable hash', async () => {
   const { roots, cleanup } = await tempDrives(32);
@@ -437,7 +513,8 @@ sets('with more than 16 drives objects spread over several sets by a stable hash
     }
     assert.equal(seen.size, 2, 'both sets used');
     const again = await ErasureSets.open(roots.map((r) => new LocalDrive(r)));
-    for (let i = 0; i < 20; i++) assert.equal((await again.getObjectInfo('b', `key-${i}`)).size, `key-${i}`.length);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await again.getObjectInfo('b', `key-${i}`)).size, `key-${i}`.length);
   } finally {
     await cleanup();
   }

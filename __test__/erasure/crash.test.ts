@@ -59,11 +59,17 @@ test(`a writer killed with SIGKILL at random moments (${ROUNDS} times) never lea
           for await (const c of stream) chunks.push(c as Buffer);
           body = Buffer.concat(chunks);
         } catch (e) {
-          assert.ok(isObjectError(e, 'ObjectNotFound', 'BucketNotFound') && !acked.has(key), `${key} lost: ${e}`);
+          assert.ok(
+            isObjectError(e, 'ObjectNotFound', 'BucketNotFound') && !acked.has(key),
+            `${key} lost: ${e}`,
+          );
           continue;
         }
         const seq = check(body);
-        assert.ok(seq >= (acked.get(key) ?? 0), `${key}: read seq ${seq} is older than acknowledged ${acked.get(key)}`);
+        assert.ok(
+          seq >= (acked.get(key) ?? 0),
+          `${key}: read seq ${seq} is older than acknowledged ${acked.get(key)}`,
+        );
       }
     }
     assert.ok(acked.size > 0, 'the writer acknowledged something');

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Checksums, ErasureCoder } from '../native';
+import { type ChecksumKind, Checksums, ErasureCoder } from '../native';
 import { isObjectError, ObjectError } from '../object/errors';
 import type { Body } from '../object/ObjectLayer';
 import type {
@@ -29,6 +29,7 @@ import { type Batch, BatchReader, BodyTooLarge } from './batches';
 import { PartLayout } from './layout';
 import {
   addVersion,
+  type BitrotAlgorithm,
   decodeMeta,
   decodeMetaVersion,
   encodeMeta,
@@ -65,6 +66,8 @@ export interface ErasureSetOptions {
   parity: number;
   /** Parity shards for REDUCED_REDUNDANCY objects (at most `parity`). */
   rrsParity?: number;
+  /** The bitrot hash of new objects: MinIO's `highwayhash256S` (default) or `blake3S`. */
+  bitrot?: BitrotAlgorithm;
   blockSize?: number;
   nslock?: NamespaceLock;
   /** Told about objects found degraded (a drive missing, outdated or rotten) for healing. */
@@ -78,6 +81,15 @@ type Settled<T> = T | Error;
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The object's directory; a key the drives cannot hold (a segment over 255 bytes, a NUL) is the object error. */
+function pathOf(bucket: string, key: string): string {
+  try {
+    return objectPath(key);
+  } catch (e) {
+    throw toObjectError(e, bucket, key);
+  }
 }
 
 /** Storage errors a caller never sees: mapped to what the object layer says. */
@@ -115,6 +127,7 @@ export class ErasureSet {
   readonly parity: number;
   readonly rrsParity: number;
   readonly blockSize: number;
+  readonly bitrot: BitrotAlgorithm;
   readonly nslock: NamespaceLock;
   private readonly coders = new Map<string, ErasureCoder>();
   /** Told about objects found degraded; the owner wires it to a heal queue. */
@@ -129,12 +142,18 @@ export class ErasureSet {
     this.parity = opts.parity;
     this.rrsParity = Math.min(opts.rrsParity ?? Math.min(opts.parity, 1), opts.parity);
     this.blockSize = opts.blockSize ?? BLOCK_SIZE;
+    this.bitrot = opts.bitrot ?? 'highwayhash256S';
     this.nslock = opts.nslock ?? new NamespaceLock();
     this.onDegraded = opts.onDegraded;
   }
 
   get driveCount(): number {
     return this.drives.length;
+  }
+
+  /** The native hash options for this set's bitrot algorithm. */
+  frameOptions(): { algorithm: 'highwayhash256' | 'blake3' } {
+    return { algorithm: this.bitrot === 'blake3S' ? 'blake3' : 'highwayhash256' };
   }
 
   parityFor(storageClass: StorageClass | undefined): number {
@@ -200,6 +219,9 @@ export class ErasureSet {
   async deleteBucket(bucket: string, force = false): Promise<void> {
     const res = await this.onAll((d) => d.deleteVolume(bucket, force));
     const errs = res.map((r) => (r instanceof Error ? r : null));
+    if (errs.filter((e) => isStorageError(e, 'VolumeNotFound')).length >= this.bucketQuorum()) {
+      throw new ObjectError('BucketNotFound', undefined, { bucket });
+    }
     const err = reduceWriteQuorumErrs(errs, ['VolumeNotFound'], this.bucketQuorum());
     if (err) {
       if (isStorageError(err, 'VolumeNotEmpty')) {
@@ -221,7 +243,7 @@ export class ErasureSet {
     versionId?: string,
     whole = false,
   ): Promise<Settled<MetaFile>[]> {
-    const path = objectPath(key);
+    const path = pathOf(bucket, key);
     return this.onAll(async (d) => {
       const buf = await d.readMetadata(bucket, path);
       return whole ? decodeMeta(buf) : decodeMetaVersion(buf, versionId);
@@ -300,9 +322,10 @@ export class ErasureSet {
     const k = n - m;
     const coder = this.coder(k, m);
     const distribution = hashOrder(`${bucket}/${key}`, n);
-    const path = objectPath(key);
+    const path = pathOf(bucket, key);
     await this.statBucket(bucket);
-    const checks = new Checksums(['md5']);
+    const algorithms = opts.checksumAlgorithms ?? [];
+    const checks = new Checksums(['md5', ...algorithms.map((a) => a.toLowerCase() as ChecksumKind)]);
     const limit = opts.size >= 0 ? opts.size : Number.POSITIVE_INFINITY;
     const reader = new BatchReader(this.blockSize * BATCH_BLOCKS, 4);
     const batches = reader.read(body, limit);
@@ -314,7 +337,6 @@ export class ErasureSet {
       userMetadata: opts.userMetadata ?? {},
       tags: opts.tags ?? '',
       storageClass: opts.storageClass ?? 'STANDARD',
-      checksums: opts.checksums ?? {},
       contentType: opts.contentType,
       contentEncoding: opts.contentEncoding,
       contentDisposition: opts.contentDisposition,
@@ -329,7 +351,7 @@ export class ErasureSet {
       blockSize: this.blockSize,
       index: distribution[i]!,
       distribution,
-      bitrot: 'highwayhash256S' as const,
+      bitrot: this.bitrot,
     });
 
     let size: number;
@@ -348,7 +370,12 @@ export class ErasureSet {
         const frames = Array.from({ length: n }, () => Buffer.alloc(layout.shardFileSize));
         await Promise.all([
           checks.update(b.data),
-          coder.encodeFrames(b.data, frames, { size, blockSize: this.blockSize, firstBlock: 0 }),
+          coder.encodeFrames(
+            b.data,
+            frames,
+            { size, blockSize: this.blockSize, firstBlock: 0 },
+            this.frameOptions(),
+          ),
         ]);
         b.release();
         inline = frames;
@@ -378,16 +405,41 @@ export class ErasureSet {
       throw toObjectError(e, bucket, key);
     }
 
-    const { md5 } = await checks.digest();
-    const etag = md5.toString('hex');
-    if (opts.expectedMd5 !== undefined && opts.expectedMd5.toLowerCase() !== etag) {
+    const digests = await checks.digest();
+    const etag = digests.md5.toString('hex');
+    const checksums: Record<string, string> = { ...opts.checksums };
+    for (const a of algorithms) checksums[a] = digests[a.toLowerCase() as ChecksumKind].toString('base64');
+    try {
+      if (opts.expectedMd5 !== undefined && opts.expectedMd5.toLowerCase() !== etag) {
+        throw new ObjectError('BadDigest', 'the Content-MD5 does not match the body', {
+          bucket,
+          key,
+          expected: opts.expectedMd5.toLowerCase(),
+          calculated: digests.md5.toString('base64'),
+        });
+      }
+      const expected =
+        typeof opts.expectedChecksums === 'function' ? opts.expectedChecksums() : opts.expectedChecksums;
+      for (const [a, want] of Object.entries(expected ?? {})) {
+        if (want !== undefined && checksums[a] !== want) {
+          throw new ObjectError('BadDigest', `the ${a} checksum does not match the body`, {
+            bucket,
+            key,
+            algorithm: a,
+            expected: want,
+            calculated: checksums[a],
+          });
+        }
+      }
+    } catch (e) {
       if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
-      throw new ObjectError('BadDigest', 'the Content-MD5 does not match the body', { bucket, key });
+      throw e;
     }
 
     const modTime = Date.now();
     const versionOf = (i: number): ObjectDataVersion => ({
       ...base,
+      checksums,
       modTime,
       dataDir,
       size,
@@ -461,7 +513,12 @@ export class ErasureSet {
         const views = frames.map((f) => f.subarray(0, flen));
         // MD5 runs beside the encoding, on another worker; the batch's buffer is released when both are done.
         const md5 = checks.update(b.data);
-        await coder.encodeFrames(b.data, views, { size: layoutSize, blockSize: this.blockSize, firstBlock });
+        await coder.encodeFrames(
+          b.data,
+          views,
+          { size: layoutSize, blockSize: this.blockSize, firstBlock },
+          this.frameOptions(),
+        );
         pending.push(md5.then(() => b.release()));
         size += b.data.length;
         await writing;
@@ -642,7 +699,7 @@ export class ErasureSet {
     if (end < start) return;
     const { dataBlocks: k, parityBlocks: m, blockSize, distribution } = v.erasure;
     const coder = this.coder(k, m);
-    const path = objectPath(key);
+    const path = pathOf(bucket, key);
     // Which drive holds shard s (0-based): the agreeing drive whose distribution says so.
     const holder: (number | undefined)[] = new Array(k + m);
     for (const i of pick.agree) holder[distribution[i]! - 1] = i;
@@ -760,7 +817,7 @@ export class ErasureSet {
   // --- DELETE and metadata updates -----------------------------------------------------------------
 
   async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<ObjectInfo> {
-    const path = objectPath(key);
+    const path = pathOf(bucket, key);
     const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS);
     try {
       const pick = await this.pick(bucket, key, opts.versionId).catch((e) => {
@@ -876,7 +933,7 @@ export class ErasureSet {
     >,
     opts: { versionId?: string } = {},
   ): Promise<ObjectInfo> {
-    const path = objectPath(key);
+    const path = pathOf(bucket, key);
     const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS);
     try {
       const pick = await this.pick(bucket, key, opts.versionId);

@@ -18,8 +18,10 @@ import type {
   ListObjectsOptions,
   ListObjectsResult,
   MultipartUploadInfo,
+  NewMultipartUploadOptions,
   ObjectInfo,
   PartInfo,
+  PartOptions,
   PutObjectOptions,
 } from '../object/types';
 import { isStorageError, type StorageError } from '../storage/errors';
@@ -47,6 +49,8 @@ export interface ErasureSetsOptions {
   setSize?: number;
   /** Told about objects to heal (from reads and writes that found a drive missing or stale). */
   onDegraded?: ErasureSetOptions['onDegraded'];
+  /** The bitrot hash of new objects (default MinIO's `highwayhash256S`). */
+  bitrot?: ErasureSetOptions['bitrot'];
   /** Smallest part but the last of a multipart upload (default 5 MiB, as S3). */
   minPartSize?: number;
   /** The background scanner's pace. */
@@ -214,6 +218,7 @@ export class ErasureSets implements ObjectLayer {
       (_, s) =>
         new ErasureSet(slots.slice(s * setSize, (s + 1) * setSize), {
           parity: reference.parity,
+          bitrot: opts.bitrot,
           nslock,
         }),
     );
@@ -335,11 +340,7 @@ export class ErasureSets implements ObjectLayer {
     return this.multiparts[this.sets.indexOf(this.setFor(key))]!;
   }
 
-  newMultipartUpload(
-    bucket: string,
-    key: string,
-    opts: Omit<PutObjectOptions, 'size' | 'expectedMd5'>,
-  ): Promise<string> {
+  newMultipartUpload(bucket: string, key: string, opts: NewMultipartUploadOptions): Promise<string> {
     return this.multipartFor(key).newMultipartUpload(bucket, key, opts);
   }
 
@@ -349,7 +350,7 @@ export class ErasureSets implements ObjectLayer {
     uploadId: string,
     partNumber: number,
     body: Body,
-    opts: { size: number; expectedMd5?: string },
+    opts: PartOptions,
   ): Promise<PartInfo> {
     return this.multipartFor(key).putObjectPart(bucket, key, uploadId, partNumber, body, opts);
   }

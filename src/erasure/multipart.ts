@@ -15,15 +15,18 @@
  * metadata files stay behind, outside `data/`, and go with the upload directory.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Checksums } from '../native';
+import { type ChecksumKind, Checksums } from '../native';
 import { isObjectError, ObjectError } from '../object/errors';
 import type { Body } from '../object/ObjectLayer';
 import type {
+  ChecksumAlgorithm,
+  ChecksumType,
   CompletePart,
   MultipartUploadInfo,
+  NewMultipartUploadOptions,
   ObjectInfo,
   PartInfo,
-  PutObjectOptions,
+  PartOptions,
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
 import { compareKeys, objectPath } from '../storage/paths';
@@ -80,7 +83,12 @@ export interface UploadOptions {
   storageClass: StorageClass;
   checksums: Record<string, string>;
   versioned?: boolean;
+  /** The checksum every part carries (computed for each), and how completion combines them. */
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
 }
+
+const CHECKSUM_ALGORITHMS: readonly string[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
 
 /** `upload.meta`, the same on every drive of the set. */
 export interface UploadMeta {
@@ -108,6 +116,8 @@ export interface PartMeta {
   etag: string;
   /** Milliseconds since the epoch. */
   modTime: number;
+  /** `x-amz-checksum-*` of the part (base64, by S3's algorithm name), when the upload named any. */
+  checksums?: Record<string, string>;
 }
 
 // --- file formats ----------------------------------------------------------------------------------
@@ -171,6 +181,8 @@ export function encodeUploadMeta(u: UploadMeta): Buffer {
   };
   for (const h of CONTENT_HEADERS) if (u.opts[h] !== undefined) opts[h] = u.opts[h];
   if (u.opts.versioned !== undefined) opts.versioned = u.opts.versioned;
+  if (u.opts.checksumAlgorithm !== undefined) opts.checksumAlgorithm = u.opts.checksumAlgorithm;
+  if (u.opts.checksumType !== undefined) opts.checksumType = u.opts.checksumType;
   return Buffer.from(
     JSON.stringify({
       version: MULTIPART_FORMAT_VERSION,
@@ -205,6 +217,17 @@ const uploadReaders: Readonly<Record<number, (o: Record<string, unknown>) => Upl
       checksums: unpairs(opts.checksums, 'upload.meta: checksums'),
     };
     if (opts.versioned !== undefined) uo.versioned = opts.versioned as boolean;
+    // Optional (uploads started before they existed have neither).
+    if (opts.checksumAlgorithm !== undefined) {
+      if (!CHECKSUM_ALGORITHMS.includes(opts.checksumAlgorithm as string))
+        corrupt('upload.meta: checksum algorithm');
+      uo.checksumAlgorithm = opts.checksumAlgorithm as ChecksumAlgorithm;
+    }
+    if (opts.checksumType !== undefined) {
+      if (opts.checksumType !== 'COMPOSITE' && opts.checksumType !== 'FULL_OBJECT')
+        corrupt('upload.meta: checksum type');
+      uo.checksumType = opts.checksumType;
+    }
     for (const h of CONTENT_HEADERS) {
       const v = opts[h];
       if (v === undefined) continue;
@@ -249,17 +272,20 @@ export function decodeUploadMeta(buf: Buffer): UploadMeta {
   return read(o);
 }
 
-/** `part.N.meta`: JSON, `{ "version": 1, "number", "size", "etag", "modTime" }`. */
+/**
+ * `part.N.meta`: JSON, `{ "version": 1, "number", "size", "etag", "modTime" }`, and `"checksums"` as
+ * `[alg, value, ...]` pairs when the part has any (optional, so files without it read the same).
+ */
 export function encodePartMeta(p: PartMeta): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      version: MULTIPART_FORMAT_VERSION,
-      number: p.number,
-      size: p.size,
-      etag: p.etag,
-      modTime: p.modTime,
-    }),
-  );
+  const o: Record<string, unknown> = {
+    version: MULTIPART_FORMAT_VERSION,
+    number: p.number,
+    size: p.size,
+    etag: p.etag,
+    modTime: p.modTime,
+  };
+  if (p.checksums && Object.keys(p.checksums).length > 0) o.checksums = pairs(p.checksums);
+  return Buffer.from(JSON.stringify(o));
 }
 
 const partReaders: Readonly<Record<number, (o: Record<string, unknown>) => PartMeta>> = {
@@ -274,7 +300,9 @@ const partReaders: Readonly<Record<number, (o: Record<string, unknown>) => PartM
     ) {
       return corrupt('part meta: fields');
     }
-    return { number, size, etag, modTime };
+    const p: PartMeta = { number, size, etag, modTime };
+    if (o.checksums !== undefined) p.checksums = unpairs(o.checksums, 'part meta: checksums');
+    return p;
   },
 };
 
@@ -491,22 +519,21 @@ export class Multipart {
   }
 
   private info(u: UploadMeta): MultipartUploadInfo {
-    return {
+    const info: MultipartUploadInfo = {
       bucket: u.bucket,
       key: u.key,
       uploadId: u.uploadId,
       initiated: new Date(u.initiated),
       storageClass: u.opts.storageClass,
     };
+    if (u.opts.checksumAlgorithm !== undefined) info.checksumAlgorithm = u.opts.checksumAlgorithm;
+    if (u.opts.checksumType !== undefined) info.checksumType = u.opts.checksumType;
+    return info;
   }
 
   // --- CreateMultipartUpload -------------------------------------------------------------------------
 
-  async newMultipartUpload(
-    bucket: string,
-    key: string,
-    opts: Omit<PutObjectOptions, 'size' | 'expectedMd5'>,
-  ): Promise<string> {
+  async newMultipartUpload(bucket: string, key: string, opts: NewMultipartUploadOptions): Promise<string> {
     try {
       objectPath(key); // refuses keys that cannot be stored, before anything is written
     } catch (e) {
@@ -524,6 +551,10 @@ export class Multipart {
       checksums: { ...opts.checksums },
     };
     if (opts.versioned !== undefined) uo.versioned = opts.versioned;
+    if (opts.checksumAlgorithm !== undefined) {
+      uo.checksumAlgorithm = opts.checksumAlgorithm;
+      uo.checksumType = opts.checksumType ?? 'COMPOSITE';
+    }
     for (const h of CONTENT_HEADERS) if (opts[h] !== undefined) uo[h] = opts[h];
     const upload: UploadMeta = {
       bucket,
@@ -536,7 +567,7 @@ export class Multipart {
         parityBlocks: m,
         blockSize: this.set.blockSize,
         distribution: hashOrder(`${bucket}/${key}`, n),
-        bitrot: 'highwayhash256S',
+        bitrot: this.set.bitrot,
       },
     };
     const dir = `${uploadsDirOf(bucket, key)}/${uploadId}`;
@@ -569,7 +600,7 @@ export class Multipart {
     uploadId: string,
     partNumber: number,
     body: Body,
-    opts: { size: number; expectedMd5?: string },
+    opts: PartOptions,
   ): Promise<PartInfo> {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
       throw new ObjectError('InvalidArgument', `part number ${partNumber}: 1 to ${MAX_PART_NUMBER}`, {
@@ -592,7 +623,14 @@ export class Multipart {
     }
     const coder = this.set.coder(k, m);
     const wq = writeQuorum(k, m);
-    const checks = new Checksums(['md5']);
+    // The upload's own checksum is computed for every part, so completion can combine them.
+    const algorithms: ChecksumAlgorithm[] = [
+      ...new Set([
+        ...(opts.checksumAlgorithms ?? []),
+        ...(upload.opts.checksumAlgorithm ? [upload.opts.checksumAlgorithm] : []),
+      ]),
+    ];
+    const checks = new Checksums(['md5', ...algorithms.map((a) => a.toLowerCase() as ChecksumKind)]);
     const limit = opts.size >= 0 ? opts.size : MAX_PART_SIZE;
     const batches = new BatchReader(blockSize * BATCH_BLOCKS, 4).read(body, limit);
     const tmp = `${TMP_DIR}/${randomUUID()}`;
@@ -630,18 +668,43 @@ export class Multipart {
       }
       throw sysError(e, bucket, key, true);
     }
-    const { md5 } = await checks.digest();
-    const etag = md5.toString('hex');
-    if (opts.expectedMd5 !== undefined && normalizeEtag(opts.expectedMd5) !== etag) {
+    const digests = await checks.digest();
+    const etag = digests.md5.toString('hex');
+    const checksums: Record<string, string> = {};
+    for (const a of algorithms) checksums[a] = digests[a.toLowerCase() as ChecksumKind].toString('base64');
+    try {
+      if (opts.expectedMd5 !== undefined && normalizeEtag(opts.expectedMd5) !== etag) {
+        throw new ObjectError('BadDigest', 'the Content-MD5 does not match the part', {
+          bucket,
+          key,
+          partNumber,
+          expected: normalizeEtag(opts.expectedMd5),
+          calculated: digests.md5.toString('base64'),
+        });
+      }
+      // A function gives values that came after the body (aws-chunked trailers); what it throws
+      // abandons the part as a mismatch does.
+      const expected =
+        typeof opts.expectedChecksums === 'function' ? opts.expectedChecksums() : opts.expectedChecksums;
+      for (const [a, want] of Object.entries(expected ?? {})) {
+        if (want !== undefined && checksums[a] !== want) {
+          throw new ObjectError('BadDigest', `the ${a} checksum does not match the part`, {
+            bucket,
+            key,
+            partNumber,
+            algorithm: a,
+            expected: want,
+            calculated: checksums[a],
+          });
+        }
+      }
+    } catch (e) {
       await dropTmp();
-      throw new ObjectError('BadDigest', 'the Content-MD5 does not match the part', {
-        bucket,
-        key,
-        partNumber,
-      });
+      throw e;
     }
 
     const part: PartMeta = { number: partNumber, size, etag, modTime: Date.now() };
+    if (algorithms.length > 0) part.checksums = checksums;
     const lock = this.lockOf(dir);
     let release: () => void;
     try {
@@ -687,7 +750,7 @@ export class Multipart {
       release();
       await dropTmp();
     }
-    return { number: part.number, size: part.size, etag: part.etag, modTime: new Date(part.modTime) };
+    return partInfo(part);
   }
 
   // --- ListParts ---------------------------------------------------------------------------------------
@@ -729,12 +792,7 @@ export class Multipart {
         if (p) found.push(p.value);
       }
     }
-    const parts = found.slice(0, max).map((p) => ({
-      number: p.number,
-      size: p.size,
-      etag: p.etag,
-      modTime: new Date(p.modTime),
-    }));
+    const parts = found.slice(0, max).map(partInfo);
     const last = parts[parts.length - 1];
     return {
       parts,
@@ -934,6 +992,18 @@ export class Multipart {
             part: want.number,
           });
         }
+        // A checksum listed for the part must be the one it was uploaded with.
+        for (const [alg, value] of Object.entries(want.checksums ?? {})) {
+          const stored = pick.value.checksums?.[alg];
+          if (value !== undefined && stored !== undefined && stored !== value.trim()) {
+            throw new ObjectError('InvalidPart', `part ${want.number}: ${alg} differs`, {
+              bucket,
+              key,
+              uploadId,
+              part: want.number,
+            });
+          }
+        }
         if (j < parts.length - 1 && pick.value.size < this.minPartSize) {
           throw new ObjectError('PartTooSmall', `part ${want.number}: ${pick.value.size} bytes`, {
             bucket,
@@ -969,6 +1039,7 @@ export class Multipart {
 
       const versioned = opts.versioned ?? upload.opts.versioned ?? false;
       const o = upload.opts;
+      const checksums = await compositeChecksum(o, chosen);
       const modTime = Date.now();
       const dataDir = newDataDir();
       const size = chosen.reduce((s, p) => s + p.size, 0);
@@ -991,8 +1062,7 @@ export class Multipart {
           userMetadata: { ...o.userMetadata },
           tags: o.tags,
           storageClass: o.storageClass,
-          // Whole-object checksums of a multipart upload are not computed yet.
-          checksums: {},
+          checksums,
           parts: vparts,
           erasure: {
             algorithm: 'reedsolomon-vandermonde',
@@ -1057,6 +1127,32 @@ export class Multipart {
     }
     return removed;
   }
+}
+
+/**
+ * S3's composite checksum of an upload made with a COMPOSITE checksum algorithm: that algorithm over
+ * the parts' binary checksums in order, base64, `-N` (N parts). None when a part lacks that checksum
+ * (every part computes it, so only a record written before part checksums were kept can), or when
+ * the upload asked for a FULL_OBJECT checksum, which is not computed.
+ */
+async function compositeChecksum(
+  o: UploadOptions,
+  parts: readonly PartMeta[],
+): Promise<Record<string, string>> {
+  const alg = o.checksumAlgorithm;
+  if (alg === undefined || (o.checksumType ?? 'COMPOSITE') !== 'COMPOSITE') return {};
+  if (!parts.every((p) => p.checksums?.[alg] !== undefined)) return {};
+  const kind = alg.toLowerCase() as ChecksumKind;
+  const c = new Checksums([kind]);
+  for (const p of parts) void c.update(Buffer.from(p.checksums![alg]!, 'base64'));
+  const d = await c.digest();
+  return { [alg]: `${d[kind].toString('base64')}-${parts.length}` };
+}
+
+function partInfo(p: PartMeta): PartInfo {
+  const info: PartInfo = { number: p.number, size: p.size, etag: p.etag, modTime: new Date(p.modTime) };
+  if (p.checksums) info.checksums = { ...p.checksums };
+  return info;
 }
 
 async function listOrEmpty(d: StorageAPI, dir: string): Promise<string[]> {

@@ -15,8 +15,10 @@ import type {
   ListObjectsOptions,
   ListObjectsResult,
   MultipartUploadInfo,
+  NewMultipartUploadOptions,
   ObjectInfo,
   PartInfo,
+  PartOptions,
   PutObjectOptions,
 } from './types';
 
@@ -56,18 +58,14 @@ export interface ObjectLayer {
   ): Promise<ObjectInfo>;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
 
-  newMultipartUpload(
-    bucket: string,
-    key: string,
-    opts: Omit<PutObjectOptions, 'size' | 'expectedMd5'>,
-  ): Promise<string>;
+  newMultipartUpload(bucket: string, key: string, opts: NewMultipartUploadOptions): Promise<string>;
   putObjectPart(
     bucket: string,
     key: string,
     uploadId: string,
     partNumber: number,
     body: Body,
-    opts: { size: number; expectedMd5?: string },
+    opts: PartOptions,
   ): Promise<PartInfo>;
   listObjectParts(
     bucket: string,

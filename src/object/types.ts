@@ -17,6 +17,20 @@ export interface PartInfo {
   /** The part's ETag: hex MD5 of its bytes, without quotes. */
   etag: string;
   modTime: Date;
+  /** `x-amz-checksum-*` values of the part (base64, by S3's algorithm name), when it has any. */
+  checksums?: Record<string, string>;
+}
+
+/** What `putObjectPart` takes besides the body: its size, Content-MD5 and `x-amz-checksum-*`. */
+export interface PartOptions {
+  /** Bytes the part will have; -1 when unknown (the body's end decides). */
+  size: number;
+  /** Hex MD5 the part must have (Content-MD5), checked before the part is stored. */
+  expectedMd5?: string;
+  /** Checksums to compute beside the ETag's MD5, in the same pass; kept with the part. */
+  checksumAlgorithms?: PutObjectOptions['checksumAlgorithms'];
+  /** As for `putObject`: values the computed checksums must have, checked before the part is stored. */
+  expectedChecksums?: PutObjectOptions['expectedChecksums'];
 }
 
 export interface ObjectInfo extends ContentHeaders {
@@ -57,7 +71,24 @@ export interface PutObjectOptions extends ContentHeaders {
   /** Hex MD5 the body must have (Content-MD5), checked before the write commits. */
   expectedMd5?: string;
   checksums?: Record<string, string>;
+  /**
+   * Checksums to compute while the body streams in, beside the ETag's MD5, in the same pass; stored
+   * (base64, over `checksums`) with the version.
+   */
+  checksumAlgorithms?: ChecksumAlgorithm[];
+  /**
+   * Base64 values the computed checksums must have, by algorithm, checked once the body has ended and
+   * before the write commits: a mismatch is `BadDigest` (with `algorithm`, `expected`, `calculated`)
+   * and nothing is stored. A function is called at that point, for values that arrive after the body
+   * (aws-chunked trailers); what it throws abandons the write the same way.
+   */
+  expectedChecksums?:
+    | Partial<Record<ChecksumAlgorithm, string>>
+    | (() => Partial<Record<ChecksumAlgorithm, string>>);
 }
+
+/** The checksum algorithms S3 stores beside the ETag, as S3 names them. */
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
 export interface Range {
   /** First byte, inclusive. */
@@ -94,17 +125,33 @@ export interface ListObjectsResult {
   nextAfter?: string;
 }
 
+/** S3's checksum types: of the whole object, or of the parts' checksums (`-N`). */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+/** What `newMultipartUpload` takes: what the object will carry, and the parts' checksum. */
+export interface NewMultipartUploadOptions
+  extends Omit<PutObjectOptions, 'size' | 'expectedMd5' | 'checksumAlgorithms' | 'expectedChecksums'> {
+  /** The checksum every part carries; computed for each part, whatever else the part names. */
+  checksumAlgorithm?: ChecksumAlgorithm;
+  /** COMPOSITE (default): completion gives the object the checksum of the parts' checksums. */
+  checksumType?: ChecksumType;
+}
+
 export interface MultipartUploadInfo {
   bucket: string;
   key: string;
   uploadId: string;
   initiated: Date;
   storageClass: 'STANDARD' | 'REDUCED_REDUNDANCY';
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
 }
 
 export interface CompletePart {
   number: number;
   etag: string;
+  /** Checksums the client lists for the part: each must be the part's own (else InvalidPart). */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /** A stored object's bytes: the info, and a stream of the requested range. */

@@ -4,6 +4,7 @@
  * `S3Response` into bytes on the wire, and renders every thrown `S3Error` as AWS's XML.
  */
 import type { Readable } from 'node:stream';
+import type { CredentialLookup } from '../auth/types';
 import type { ObjectLayer } from '../object/ObjectLayer';
 import type { Action, KnownAction, Route, RouteOf } from './router';
 
@@ -60,6 +61,11 @@ export interface ReqCtx<R extends Route = Route> {
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /**
+   * The secret of an access key, for actions that check a signature themselves: PostObject's form
+   * carries a SigV4 signature of its policy, not of the request. Without it such requests are refused.
+   */
+  credentials?: CredentialLookup;
 }
 
 export interface S3Response {

@@ -1,3 +1,8 @@
 import type { OpTable } from '../context';
+import { ListMultipartUploads } from './ListMultipartUploads';
+import { ListObjects } from './ListObjects';
+import { ListObjectsV2 } from './ListObjectsV2';
+import { ListParts } from './ListParts';
 
-export const listingOps: OpTable = {};
+/** Listing: objects (v1 and v2), multipart uploads in progress, the parts of one upload. */
+export const listingOps: OpTable = { ListObjects, ListObjectsV2, ListMultipartUploads, ListParts };

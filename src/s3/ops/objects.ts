@@ -1,3 +1,27 @@
+/** The object actions: reads, writes, copies, deletes, tags, attributes and browser form uploads. */
 import type { OpTable } from '../context';
+import { CopyObject } from './CopyObject';
+import { DeleteObject } from './DeleteObject';
+import { DeleteObjects } from './DeleteObjects';
+import { DeleteObjectTagging } from './DeleteObjectTagging';
+import { GetObject } from './GetObject';
+import { GetObjectAttributes } from './GetObjectAttributes';
+import { GetObjectTagging } from './GetObjectTagging';
+import { HeadObject } from './HeadObject';
+import { PostObject } from './PostObject';
+import { PutObject } from './PutObject';
+import { PutObjectTagging } from './PutObjectTagging';
 
-export const objectOps: OpTable = {};
+export const objectOps: OpTable = {
+  GetObject,
+  HeadObject,
+  PutObject,
+  CopyObject,
+  DeleteObject,
+  DeleteObjects,
+  GetObjectTagging,
+  PutObjectTagging,
+  DeleteObjectTagging,
+  GetObjectAttributes,
+  PostObject,
+};

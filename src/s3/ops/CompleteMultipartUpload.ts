@@ -1,0 +1,62 @@
+/**
+ * CompleteMultipartUpload (`POST /{bucket}/{key}?uploadId=`): makes the object from the parts the
+ * body lists (ascending part numbers, each with the ETag UploadPart returned). Every part but the
+ * last is at least 5 MiB (EntityTooSmall); a part not uploaded, or with another ETag, is
+ * InvalidPart. The object's ETag is AWS's `md5(part MD5s)-N`.
+ *
+ * AWS answers 200 and then, if completion fails after it has started sending, an error document in
+ * the body. Cairn completes before it answers, so a failure is always a plain error response.
+ */
+import type { ObjectInfo } from '../../object/types';
+import type { Op } from '../context';
+import { S3Error } from '../errors';
+import { completeMultipartUploadResult, parseCompleteMultipartUpload, XML_LIMITS } from '../xml';
+import { bucketVersioned, objectUrl } from './multipartCommon';
+import {
+  checksumResponseHeaders,
+  checkWriteConditions,
+  readBody,
+  storedChecksums,
+  toOpError,
+} from './objectCommon';
+
+export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx) => {
+  const { bucket, key, params } = ctx.route;
+  const limit = XML_LIMITS.CompleteMultipartUpload;
+  const body = await readBody(
+    ctx,
+    limit,
+    () => new S3Error('MalformedXML', { message: `The XML you provided was larger than ${limit} bytes` }),
+  );
+  const parts = parseCompleteMultipartUpload(body, limit);
+
+  // Conditional writes (If-None-Match: *, If-Match) against the object as it is now.
+  await checkWriteConditions(ctx, bucket, key);
+
+  let info: ObjectInfo;
+  try {
+    info = await ctx.objects.completeMultipartUpload(
+      bucket,
+      key,
+      params.uploadId,
+      parts.map((p) => ({ number: p.partNumber, etag: p.etag, checksums: p.checksums })),
+      { versioned: await bucketVersioned(ctx, bucket) },
+    );
+  } catch (e) {
+    throw toOpError(e, ctx.signal);
+  }
+  const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
+  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  return {
+    status: 200,
+    headers,
+    body: completeMultipartUploadResult({
+      location: objectUrl(ctx, bucket, key),
+      bucket,
+      key,
+      etag: info.etag,
+      checksums: storedChecksums(info),
+      checksumType: checksumResponseHeaders(info)['x-amz-checksum-type'],
+    }),
+  };
+};

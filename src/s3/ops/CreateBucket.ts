@@ -1,0 +1,47 @@
+/**
+ * CreateBucket: `PUT /{bucket}` with an optional `CreateBucketConfiguration` body.
+ *
+ * AWS: an invalid name is InvalidBucketName; a bucket the caller already owns is
+ * BucketAlreadyOwnedByYou (single-tenant: every existing bucket is the caller's). A location
+ * constraint naming another region is IllegalLocationConstraintException, one that names no region
+ * InvalidLocationConstraint. **Differs from AWS**: no constraint always means this server's region
+ * (AWS requires one outside us-east-1; MinIO does not, and its clients rely on that), and
+ * `us-east-1` spelled out on a us-east-1 server is accepted (AWS refuses it there).
+ */
+import type { Op } from '../context';
+import { S3Error } from '../errors';
+import { header } from '../headers';
+import { bucketNameValid } from '../router';
+import { parseCreateBucketConfiguration, XML_LIMITS } from '../xml';
+import { readSmallBody, removeBucketConfigs } from './bucketCommon';
+
+/** AWS region names (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`...) and the legacy `EU`. */
+const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}|EU)$/;
+
+export const CreateBucket: Op<'CreateBucket'> = async (ctx) => {
+  const bucket = ctx.route.bucket;
+  if (!bucketNameValid(bucket)) throw new S3Error('InvalidBucketName', { fields: { BucketName: bucket } });
+
+  const config = parseCreateBucketConfiguration(await readSmallBody(ctx, XML_LIMITS.Configuration));
+  const lc = config.locationConstraint;
+  if (lc !== undefined && lc !== ctx.config.region) {
+    if (AWS_REGION.test(lc)) {
+      throw new S3Error('IllegalLocationConstraintException', {
+        message: `The ${lc} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+      });
+    }
+    throw new S3Error('InvalidLocationConstraint', {
+      message: 'The specified location-constraint is not valid',
+      fields: { LocationConstraint: lc },
+    });
+  }
+  // Object Lock is not there yet: a bucket created "with lock" would silently not be immutable.
+  if (header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', { message: 'Object Lock is not supported yet.' });
+  }
+
+  await ctx.objects.makeBucket(bucket);
+  // Settings left behind by a delete that crashed halfway must not come back with the new bucket.
+  await removeBucketConfigs(ctx.bucketConfig, bucket);
+  return { status: 200, headers: { Location: `/${bucket}`, 'Content-Length': 0 } };
+};

@@ -1,0 +1,12 @@
+/**
+ * GetBucketAccelerateConfiguration: a stub, so tools that read every bucket setting (Terraform, say) keep working: an empty `AccelerateConfiguration`, AWS's
+ * answer for a bucket that has none. Setting it is 501 NotImplemented.
+ */
+import type { Op } from '../context';
+import { renderXml } from '../xml';
+import { requireBucket, xml } from './bucketCommon';
+
+export const GetBucketAccelerateConfiguration: Op<'GetBucketAccelerateConfiguration'> = async (ctx) => {
+  await requireBucket(ctx, ctx.route.bucket);
+  return xml(renderXml('AccelerateConfiguration', {}));
+};

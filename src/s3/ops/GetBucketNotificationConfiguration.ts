@@ -1,0 +1,12 @@
+/**
+ * GetBucketNotificationConfiguration: a stub, so tools that read every bucket setting (Terraform, say) keep working: an empty `NotificationConfiguration`, AWS's
+ * answer for a bucket that has none. Setting it is 501 NotImplemented.
+ */
+import type { Op } from '../context';
+import { renderXml } from '../xml';
+import { requireBucket, xml } from './bucketCommon';
+
+export const GetBucketNotificationConfiguration: Op<'GetBucketNotificationConfiguration'> = async (ctx) => {
+  await requireBucket(ctx, ctx.route.bucket);
+  return xml(renderXml('NotificationConfiguration', {}));
+};

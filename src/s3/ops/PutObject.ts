@@ -1,0 +1,51 @@
+/**
+ * PutObject (`PUT /{bucket}/{key}`): the body streams into the object layer, which computes the
+ * ETag (MD5) and the checksum (the client's algorithm, or CRC64NVME) in the same pass and checks
+ * Content-MD5 and the `x-amz-checksum-*` header or trailer before the write commits: a mismatch
+ * stores nothing.
+ */
+
+import type { Op } from '../context';
+import { S3Error } from '../errors';
+import { quoteEtag } from '../headers';
+import {
+  checkKey,
+  checksumOptions,
+  checksumResponseHeaders,
+  checkWriteConditions,
+  expectedMd5,
+  MAX_PUT_SIZE,
+  metadataFromHeaders,
+  storageClass,
+  tagsFromHeader,
+  takeBody,
+  toOpError,
+} from './objectCommon';
+
+export const PutObject: Op<'PutObject'> = async (ctx) => {
+  const { bucket, key } = ctx.route;
+  checkKey(key);
+  const size = ctx.bodyLength;
+  // AWS: a PUT must say how long its body is (Content-Length, or the decoded length of aws-chunked).
+  if (size < 0) throw new S3Error('MissingContentLength');
+  if (size > MAX_PUT_SIZE) {
+    throw new S3Error('EntityTooLarge', { fields: { ProposedSize: size, MaxSizeAllowed: MAX_PUT_SIZE } });
+  }
+  const sc = storageClass(ctx.headers);
+  const opts = {
+    size,
+    ...metadataFromHeaders(ctx.headers),
+    tags: tagsFromHeader(ctx.headers),
+    ...(sc ? { storageClass: sc } : {}),
+    ...expectedMd5(ctx.headers),
+    ...checksumOptions(ctx),
+  };
+  const body = takeBody(ctx);
+  await checkWriteConditions(ctx, bucket, key);
+  const info = await ctx.objects.putObject(bucket, key, body, opts).catch((e) => {
+    throw toOpError(e, ctx.signal);
+  });
+  const headers: Record<string, string> = { ETag: quoteEtag(info.etag), ...checksumResponseHeaders(info) };
+  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  return { status: 200, headers };
+};

@@ -1,0 +1,34 @@
+/**
+ * PutObjectTagging (`PUT /{bucket}/{key}?tagging`): replaces the object's tag set (at most 10 tags)
+ * in place; the body is checked against Content-MD5 or `x-amz-checksum-*` when sent.
+ */
+import type { Op } from '../context';
+import { S3Error } from '../errors';
+import { formatTags } from '../headers';
+import { parseTagging, XML_LIMITS } from '../xml';
+import { readBody, toOpError, verifyBody } from './objectCommon';
+
+export const PutObjectTagging: Op<'PutObjectTagging'> = async (ctx) => {
+  const { bucket, key, params } = ctx.route;
+  const body = await readBody(
+    ctx,
+    XML_LIMITS.Tagging,
+    () =>
+      new S3Error('MalformedXML', { cause: new Error(`a Tagging body over ${XML_LIMITS.Tagging} bytes`) }),
+  );
+  verifyBody(ctx, body);
+  const tags = parseTagging(body, 'object');
+  const info = await ctx.objects
+    .updateObjectMetadata(
+      bucket,
+      key,
+      { tags: formatTags(tags) },
+      params.versionId !== undefined ? { versionId: params.versionId } : {},
+    )
+    .catch((e) => {
+      throw toOpError(e);
+    });
+  const headers: Record<string, string> = {};
+  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  return { status: 200, headers };
+};

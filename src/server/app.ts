@@ -1,0 +1,471 @@
+/**
+ * The Koa app: request ids and the headers every response carries, one error renderer (every
+ * thrown error becomes AWS's XML error document), the health endpoints, and the S3 catch-all:
+ * route → authenticate → CORS → build the `ReqCtx` → `dispatch` → write the `S3Response`.
+ *
+ * S3 responses are written by hand (`ctx.respond = false`): Koa would otherwise pick content types,
+ * turn an empty 200 into 204 and drop Content-Length on streams, none of which S3 clients expect.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import Router from '@koa/router';
+import Koa from 'koa';
+import {
+  createPayloadVerifier,
+  isAuthError,
+  type PayloadVerifier,
+  type VerifyResult,
+  verifyRequest,
+} from '../auth';
+import type { ObjectLayer } from '../object/ObjectLayer';
+import type { BucketConfigStore, Identity, Logger, ReqCtx, S3Config, S3Response } from '../s3/context';
+import { CORS_CONFIG, corsResponseHeaders, decodeCors, matchCorsRule, parseRequestHeaders } from '../s3/cors';
+import { dispatch } from '../s3/dispatch';
+import { isS3ErrorCode, S3Error, toS3Error, toXml } from '../s3/errors';
+import { type Route, route, unknownRouteError } from '../s3/router';
+
+export interface RootCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface AppOptions {
+  objects: ObjectLayer;
+  bucketConfig: BucketConfigStore;
+  config: S3Config;
+  root: RootCredentials;
+  log: Logger;
+  /** Identifies this server in `x-amz-id-2` and the error documents' `HostId`. */
+  hostId: string;
+  /** Whether every erasure set has read quorum (`/minio/health/ready`). */
+  ready(): Promise<boolean>;
+  /** True once shutdown began: new requests are refused with 503. */
+  closing(): boolean;
+}
+
+/** Per request state kept on `ctx.state`. */
+interface State {
+  requestId: string;
+  /** The `<Resource>` of an error document. */
+  resource?: string;
+  /** Drains or closes what is left of the request body once the response is written. */
+  body?: BodyState;
+}
+
+interface BodyState {
+  verifier?: PayloadVerifier;
+  /** The client waits for `100 Continue` before sending the body. */
+  expectContinue: boolean;
+  continueSent: boolean;
+}
+
+/** Bodies still being read, by socket, so an idle timeout can fail the one in progress. */
+const activeBodies = new WeakMap<Socket, (err: Error) => void>();
+
+/** Marks a request whose client sent `Expect: 100-continue` (see `checkContinue` in `./index.ts`). */
+const expectsContinue = new WeakSet<IncomingMessage>();
+export function markExpectContinue(req: IncomingMessage): void {
+  expectsContinue.add(req);
+}
+
+/**
+ * An idle socket timed out. A request whose body is still being read gets `RequestTimeout` (AWS's
+ * answer to a body that stopped coming); returns false when there is none, and the caller closes
+ * the socket.
+ */
+export function failIdleRequest(socket: Socket): boolean {
+  const fail = activeBodies.get(socket);
+  if (!fail) return false;
+  activeBodies.delete(socket);
+  fail(new S3Error('RequestTimeout'));
+  return true;
+}
+
+/** AWS's request ids are 16 upper-case hex digits. */
+export function newRequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** A stable `x-amz-id-2` for this server. */
+export function makeHostId(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex');
+}
+
+/** Errors as the S3 error to answer with; authentication's errors carry their own S3 codes. */
+export function asS3Error(e: unknown): S3Error {
+  if (isAuthError(e) && isS3ErrorCode(e.code)) {
+    return new S3Error(e.code, { message: e.message, fields: { ...e.details }, cause: e });
+  }
+  const s3 = toS3Error(e);
+  // An op that wrapped a body failure (an AuthError from the payload verifier) as InternalError.
+  if (s3.code === 'InternalError' && s3.cause !== e && isAuthError(s3.cause)) return asS3Error(s3.cause);
+  return s3;
+}
+
+/** Header values as authentication wants them: one string each (Node joins repeats, except cookies). */
+function flatHeaders(h: IncomingMessage['headers']): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+function resourceOf(r: Route): string | undefined {
+  if (!('bucket' in r) || r.bucket === undefined) return r.action === 'Unknown' ? undefined : '/';
+  return 'key' in r && r.key !== undefined ? `/${r.bucket}/${r.key}` : `/${r.bucket}`;
+}
+
+function isReadable(b: unknown): b is NodeJS.ReadableStream {
+  return typeof b === 'object' && b !== null && typeof (b as NodeJS.ReadableStream).pipe === 'function';
+}
+
+function discard(body: S3Response['body']): void {
+  if (isReadable(body)) {
+    const d = (body as { destroy?: () => void }).destroy;
+    if (typeof d === 'function') d.call(body);
+    else body.resume();
+  }
+}
+
+/**
+ * Before the response goes out: what is left of the request body. An unread body the client has
+ * not started sending (it waits for 100 Continue) or a large one closes the connection; a small one
+ * is drained so the connection can carry the next request.
+ */
+function settleRequestBody(req: IncomingMessage, res: ServerResponse, state: State): void {
+  if (req.complete) return;
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) return;
+  const body = state.body;
+  if (body?.verifier) req.unpipe(body.verifier);
+  activeBodies.delete(req.socket);
+  const waiting = (body?.expectContinue ?? expectsContinue.has(req)) && !body?.continueSent;
+  if (waiting || !(declared <= 1 << 20)) {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  }
+  if (!waiting) req.resume();
+}
+
+/** Writes an S3 response: headers, then the body (streams through `pipeline`, with backpressure). */
+async function send(ctx: Koa.Context, r: S3Response, closing: boolean): Promise<void> {
+  const res = ctx.res;
+  const state = ctx.state as State;
+  ctx.respond = false;
+  const status = r.status ?? 200;
+  res.statusCode = status;
+  for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) res.setHeader(k, String(v));
+  // Shutting down: this connection carries no further request.
+  if (closing) res.setHeader('Connection', 'close');
+  settleRequestBody(ctx.req, res, state);
+  const noBody = ctx.method === 'HEAD' || status === 204 || status === 304;
+  const body = r.body;
+  if (noBody || body === undefined) {
+    discard(body);
+    if (!noBody && !res.hasHeader('Content-Length')) res.setHeader('Content-Length', 0);
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
+    if (!res.hasHeader('Content-Type') && buf.subarray(0, 5).toString() === '<?xml') {
+      res.setHeader('Content-Type', 'application/xml');
+    }
+    res.setHeader('Content-Length', buf.length);
+    res.end(buf);
+    return;
+  }
+  await pipeline(body, res);
+}
+
+/** Renders `e` as AWS's error document (no body for HEAD); a response already started is cut. */
+function renderError(ctx: Koa.Context, e: unknown, opts: AppOptions): void {
+  const state = ctx.state as State;
+  const err = asS3Error(e);
+  // Unexpected failures only: 501 and 503 (NotImplemented, SlowDown) are answers, not faults.
+  if (err.status === 500) {
+    opts.log.error(
+      { requestId: state.requestId, method: ctx.method, url: ctx.url, code: err.code, err: err.cause ?? err },
+      'request failed',
+    );
+  }
+  const res = ctx.res;
+  ctx.respond = false;
+  if (res.headersSent) {
+    // Too late for an error document: cut the connection so the client sees a truncated response. A
+    // client that went away mid-download is no fault of ours and not worth a warning.
+    const gone =
+      (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || ctx.req.socket.destroyed;
+    if (!gone) {
+      opts.log.warn({ requestId: state.requestId, err: e }, 'response failed after its headers were sent');
+    }
+    res.destroy();
+    return;
+  }
+  for (const name of res.getHeaderNames()) {
+    if (!KEEP_ON_ERROR.has(name)) res.removeHeader(name);
+  }
+  res.statusCode = err.status;
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  settleRequestBody(ctx.req, res, state);
+  if (err.code === 'RequestTimeout' || opts.closing()) res.setHeader('Connection', 'close');
+  const xml = toXml(err, {
+    requestId: state.requestId,
+    hostId: opts.hostId,
+    ...(state.resource !== undefined ? { resource: state.resource } : {}),
+  });
+  res.setHeader('Content-Type', 'application/xml');
+  if (ctx.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const buf = Buffer.from(xml);
+  res.setHeader('Content-Length', buf.length);
+  res.end(buf);
+}
+
+/** Headers an error response keeps from before the error: identity, CORS, connection. */
+const KEEP_ON_ERROR = new Set([
+  'x-amz-request-id',
+  'x-amz-id-2',
+  'server',
+  'connection',
+  'vary',
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+  'access-control-max-age',
+]);
+
+function corsError(ctx: Koa.Context, opts: AppOptions, message: string, status: number): void {
+  const state = ctx.state as State;
+  ctx.respond = false;
+  const res = ctx.res;
+  // AWS's own code for a refused preflight; not an error of the S3 error table.
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${status === 403 ? 'CORSResponse' : 'BadRequest'}</Code>` +
+    `<Message>${message}</Message><RequestId>${state.requestId}</RequestId><HostId>${opts.hostId}</HostId></Error>`;
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/xml');
+  res.setHeader('Content-Length', Buffer.byteLength(xml));
+  res.end(xml);
+}
+
+async function corsRules(opts: AppOptions, bucket: string) {
+  try {
+    const doc = await opts.bucketConfig.get(bucket, CORS_CONFIG);
+    return doc ? decodeCors(doc) : undefined;
+  } catch (e) {
+    opts.log.warn({ bucket, err: e }, 'cannot read the CORS configuration');
+    return undefined;
+  }
+}
+
+/** AWS answers a preflight from the bucket's CORS rules, without authentication. */
+async function preflight(ctx: Koa.Context, opts: AppOptions, bucket: string | undefined): Promise<void> {
+  const origin = ctx.get('origin');
+  const method = ctx.get('access-control-request-method');
+  if (!origin) return corsError(ctx, opts, 'Insufficient information. Origin request header needed.', 400);
+  if (!method) {
+    return corsError(ctx, opts, 'Invalid Access-Control-Request-Method: null', 400);
+  }
+  if (!['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].includes(method)) {
+    return corsError(ctx, opts, `Invalid Access-Control-Request-Method: ${method}`, 400);
+  }
+  const rules = bucket === undefined ? undefined : await corsRules(opts, bucket);
+  if (!rules) return corsError(ctx, opts, 'CORS is not enabled for this bucket.', 403);
+  const req = { origin, method, headers: parseRequestHeaders(ctx.get('access-control-request-headers')) };
+  const rule = matchCorsRule(rules, req);
+  if (!rule) {
+    return corsError(
+      ctx,
+      opts,
+      "This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+      403,
+    );
+  }
+  ctx.respond = false;
+  const res = ctx.res;
+  for (const [k, v] of Object.entries(corsResponseHeaders(rule, req, true))) res.setHeader(k, v);
+  res.statusCode = 200;
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+export function createApp(opts: AppOptions): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const config = opts.config;
+  const lookup = (accessKey: string) =>
+    accessKey === opts.root.accessKey ? { secretKey: opts.root.secretKey } : null;
+
+  // 1. Request id and the headers of every response.
+  app.use(async (ctx, next) => {
+    const requestId = newRequestId();
+    (ctx.state as State).requestId = requestId;
+    ctx.res.setHeader('x-amz-request-id', requestId);
+    ctx.res.setHeader('x-amz-id-2', opts.hostId);
+    ctx.res.setHeader('Server', 'Cairn');
+    if (opts.closing()) ctx.res.setHeader('Connection', 'close');
+    await next();
+  });
+
+  // 2. Every error as AWS's XML.
+  app.use(async (ctx, next) => {
+    try {
+      if (opts.closing())
+        throw new S3Error('ServiceUnavailable', { message: 'The server is shutting down.' });
+      await next();
+    } catch (e) {
+      renderError(ctx, e, opts);
+    }
+  });
+
+  // 3. The surfaces: health, then S3 for everything else.
+  const router = new Router();
+  router.get('/minio/health/live', (ctx) => {
+    ctx.status = 200;
+    ctx.body = '';
+  });
+  router.get('/minio/health/ready', async (ctx) => {
+    const ok = await opts.ready().catch(() => false);
+    ctx.status = ok ? 200 : 503;
+    ctx.body = '';
+  });
+  router.all('/{*rest}', (ctx) => s3(ctx));
+  router.all('/', (ctx) => s3(ctx));
+  app.use(router.routes());
+  // A request target no surface takes (`OPTIONS *`, `GET *`).
+  app.use(() => {
+    throw new S3Error('InvalidURI');
+  });
+
+  async function s3(ctx: Koa.Context): Promise<void> {
+    const req = ctx.req;
+    const state = ctx.state as State;
+    const url = req.url ?? '/';
+    const qmark = url.indexOf('?');
+    const rawPath = qmark < 0 ? url : url.slice(0, qmark);
+    const rawQuery = qmark < 0 ? '' : url.slice(qmark + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const r = route(
+      { method, path: rawPath, query: rawQuery, headers: req.headers },
+      { domains: config.domains },
+    );
+    const resource = resourceOf(r);
+    if (resource !== undefined) state.resource = resource;
+
+    if (r.action === 'Options') return preflight(ctx, opts, r.bucket);
+
+    // CORS headers go on the actual request's response, errors included, so browsers can read them.
+    const origin = req.headers.origin;
+    const bucket = 'bucket' in r ? r.bucket : undefined;
+    if (origin && bucket) {
+      const rules = await corsRules(opts, bucket);
+      const cr = { origin, method };
+      const rule = rules && matchCorsRule(rules, cr);
+      if (rule)
+        for (const [k, v] of Object.entries(corsResponseHeaders(rule, cr, false))) ctx.res.setHeader(k, v);
+    }
+
+    const headers = flatHeaders(req.headers);
+    const auth = await verifyRequest(
+      { method, path: rawPath, query: rawQuery, headers },
+      { lookup, region: config.region },
+    );
+    // No bucket policies yet: only signed requests get in. A browser form upload is signed inside its
+    // form (a SigV4 signature of its policy), which PostObject checks itself.
+    if (auth.anonymous && r.action !== 'PostObject') throw new S3Error('AccessDenied');
+    if (r.action === 'Unknown') throw unknownRouteError(r, resource);
+
+    const rctx = buildReqCtx(ctx, r, auth, state);
+    const response = await dispatch(rctx);
+    await send(ctx, response, opts.closing());
+  }
+
+  function buildReqCtx(ctx: Koa.Context, r: Route, auth: VerifyResult, state: State): ReqCtx {
+    const req = ctx.req;
+    const res = ctx.res;
+    const payload = auth.payload;
+    const contentLength = req.headers['content-length'];
+    const declared = contentLength === undefined ? -1 : Number(contentLength);
+    const bodyLength =
+      'decodedLength' in payload ? payload.decodedLength : Number.isFinite(declared) ? declared : -1;
+    const bodyState: BodyState = { expectContinue: expectsContinue.has(req), continueSent: false };
+    state.body = bodyState;
+
+    const abort = new AbortController();
+    const onClose = () => {
+      activeBodies.delete(req.socket);
+      if (!res.writableFinished) abort.abort(new Error('the client closed the connection'));
+    };
+    res.once('close', onClose);
+
+    const body = (): PayloadVerifier => {
+      if (bodyState.verifier) return bodyState.verifier;
+      const v = createPayloadVerifier(
+        payload,
+        'decodedLength' in payload || declared < 0 ? {} : { decodedLength: declared },
+      );
+      bodyState.verifier = v;
+      // An op may fail (or the client go away) before it reads the body: an error on an unread body
+      // must not become an unhandled 'error' event that takes the process down. Readers still see it.
+      v.on('error', () => {});
+      if (bodyState.expectContinue && !res.headersSent) {
+        res.writeContinue();
+        bodyState.continueSent = true;
+      }
+      if (req.readableEnded) {
+        v.end();
+        return v;
+      }
+      // Not `pipeline`: a verification failure must not destroy the request (and its socket) before
+      // the error response is written.
+      req.pipe(v);
+      const fail = (err: Error) => {
+        if (!v.destroyed) v.destroy(err);
+      };
+      req.once('close', () => {
+        if (!req.complete) fail(new S3Error('IncompleteBody'));
+      });
+      req.once('error', (e) =>
+        fail(isAuthError(e) || e instanceof S3Error ? e : new S3Error('IncompleteBody', { cause: e })),
+      );
+      // The client may already be gone (its 'close' has fired): the body would never end.
+      if (req.destroyed && !req.complete) fail(new S3Error('IncompleteBody'));
+      activeBodies.set(req.socket, fail);
+      v.once('end', () => activeBodies.delete(req.socket));
+      v.once('close', () => activeBodies.delete(req.socket));
+      return v;
+    };
+
+    const identity: Identity = auth.anonymous
+      ? { anonymous: true, isRoot: false }
+      : { anonymous: false, accessKey: auth.accessKey, isRoot: true };
+    const log = opts.log;
+    return {
+      requestId: state.requestId,
+      route: r,
+      identity,
+      config,
+      objects: opts.objects,
+      bucketConfig: opts.bucketConfig,
+      headers: req.headers,
+      query: new URLSearchParams(ctx.querystring),
+      method: ctx.method,
+      get body() {
+        return body();
+      },
+      bodyLength,
+      trailers: () => ({ ...(bodyState.verifier?.trailers ?? {}) }),
+      log,
+      signal: abort.signal,
+      credentials: lookup,
+    };
+  }
+
+  return app;
+}

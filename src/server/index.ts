@@ -1,0 +1,290 @@
+/**
+ * Starts a Cairn server: opens the drives as erasure sets, starts healing and scanning, and serves
+ * the S3 API (and the console placeholder) over HTTP. `close()` is the graceful shutdown: stop
+ * accepting, refuse new requests on open connections with 503, let in-flight ones finish (up to a
+ * timeout), then stop the object layer.
+ */
+
+import { promises as fsp } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { ErasureBucketConfigs } from '../erasure/bucketConfig';
+import { ErasureSets } from '../erasure/ErasureSets';
+import type { Logger } from '../s3/context';
+import { S3Error, toXml } from '../s3/errors';
+import { isStorageError } from '../storage/errors';
+import { readFormat } from '../storage/format';
+import { LocalDrive } from '../storage/LocalDrive';
+import { createApp, failIdleRequest, makeHostId, markExpectContinue, newRequestId } from './app';
+import { silentLogger } from './log';
+
+export interface ServerOptions {
+  /** Drive directories, in deployment order (ellipses already expanded). */
+  drives: string[];
+  /** `:9000`, `host:9000`, `[::1]:9000`; port 0 picks a free one. */
+  address: string;
+  /** Where the console placeholder listens; none when absent. */
+  consoleAddress?: string;
+  rootUser: string;
+  rootPassword: string;
+  region: string;
+  /** Domains for virtual-host style requests. */
+  domains?: string[];
+  log?: Logger;
+  /** Smallest part but the last of a multipart upload (default 5 MiB, as S3). */
+  minPartSize?: number;
+  /** A connection with no traffic for this long is closed; a body that stops coming is RequestTimeout. Default 2 min. */
+  idleTimeoutMs?: number;
+  /** Time allowed for the request line and headers. Default 60 s. */
+  headersTimeoutMs?: number;
+  /** Largest request line plus headers. Default 64 KiB (Node's own is 16 KiB; presigned URLs are long). */
+  maxHeaderSize?: number;
+  /** How long `close()` waits for in-flight requests before cutting them. Default 30 s. */
+  shutdownTimeoutMs?: number;
+  /** Start the background scanner (default true). */
+  background?: boolean;
+}
+
+export interface RunningServer {
+  port: number;
+  /** `host:port` actually listened on. */
+  address: string;
+  consolePort?: number;
+  objects: ErasureSets;
+  /** Requests being served now. */
+  inflight(): number;
+  close(): Promise<void>;
+}
+
+/** `:9000` → all interfaces; `host:port`; `[v6]:port`. */
+export function parseAddress(address: string): { host?: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address.trim());
+  if (!m) throw new Error(`invalid address ${JSON.stringify(address)}: expected [host]:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port in ${JSON.stringify(address)}`);
+  const host = m[1] ?? m[2];
+  return host ? { host, port } : { port };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates missing drive directories, but only for a brand-new deployment (no drive formatted yet).
+ * Once a deployment exists a missing directory is a missing drive (an unmounted disk, say): creating
+ * it would fill the root file system, so it is left for the erasure layer to report as unavailable.
+ */
+export async function prepareDrives(dirs: string[], log: Logger): Promise<void> {
+  const present = await Promise.all(dirs.map(exists));
+  if (present.every(Boolean)) return;
+  const formatted = await Promise.all(
+    dirs.map(async (d, i) => {
+      if (!present[i]) return false;
+      try {
+        await readFormat(new LocalDrive(d));
+        return true;
+      } catch (e) {
+        return !isStorageError(e, 'UnformattedDrive', 'DriveNotFound');
+      }
+    }),
+  );
+  if (formatted.some(Boolean)) return;
+  for (const [i, d] of dirs.entries()) {
+    if (present[i]) continue;
+    await fsp.mkdir(d, { recursive: true });
+    log.info({ drive: d }, 'created drive directory for a new deployment');
+  }
+}
+
+/** Every set has read quorum: enough drives answering to read what was written. */
+async function hasReadQuorum(layer: ErasureSets): Promise<boolean> {
+  const sets = await Promise.all(
+    layer.sets.map(async (s) => {
+      const res = await s.onAll((d) => d.diskInfo());
+      const ok = res.filter((r) => !(r instanceof Error)).length;
+      return ok >= s.driveCount - s.parity;
+    }),
+  );
+  return sets.every(Boolean);
+}
+
+function listen(server: http.Server, address: string): Promise<AddressInfo> {
+  const { host, port } = parseAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function formatAddress(a: AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+const CONSOLE_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Cairn console</title>
+<style>body{font:16px system-ui,sans-serif;max-width:40em;margin:4em auto;color:#222}code{background:#eee;padding:0 .2em}</style>
+</head><body><h1>Cairn</h1><p>The web console is coming in a later release.</p>
+<p>The S3 API is served on the server's <code>--address</code> (port 9000 by default): use any S3 client
+(<code>aws s3</code>, <code>mc</code>, the AWS SDKs) with the root credentials printed at start.</p></body></html>
+`;
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? silentLogger;
+  await prepareDrives(opts.drives, log);
+  const objects = await ErasureSets.open(
+    opts.drives.map((d) => new LocalDrive(d)),
+    {
+      ...(opts.minPartSize !== undefined ? { minPartSize: opts.minPartSize } : {}),
+      log: (msg) => log.info(msg),
+    },
+  );
+  if (opts.background !== false) objects.startBackground();
+
+  let closing = false;
+  const hostId = makeHostId(`${objects.deploymentId}/${opts.address}`);
+  const app = createApp({
+    objects,
+    bucketConfig: ErasureBucketConfigs.of(objects),
+    config: { region: opts.region, domains: opts.domains ?? [] },
+    root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
+    log,
+    hostId,
+    ready: () => hasReadQuorum(objects),
+    closing: () => closing,
+  });
+  const handler = app.callback();
+
+  const server = http.createServer({
+    maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024,
+    // No limit on a whole request: a multi-GiB upload takes as long as it takes. Stalls are caught
+    // by the idle timeout below; slow headers by headersTimeout.
+    requestTimeout: 0,
+    headersTimeout: opts.headersTimeoutMs ?? 60_000,
+    keepAliveTimeout: 5_000,
+  });
+
+  let inflight = 0;
+  /** The response being written on each connection (HTTP/1.1: one at a time). */
+  const current = new WeakMap<Socket, http.ServerResponse>();
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inflight++;
+    const socket = req.socket;
+    current.set(socket, res);
+    res.once('close', () => {
+      inflight--;
+      if (current.get(socket) === res) current.delete(socket);
+    });
+    void handler(req, res);
+  };
+  server.on('request', serve);
+  // Node answers `Expect: 100-continue` itself unless told otherwise; the app sends 100 Continue only
+  // when an action reads the body, so a refused request never makes the client send it.
+  server.on('checkContinue', (req, res) => {
+    markExpectContinue(req);
+    serve(req, res);
+  });
+  server.setTimeout(opts.idleTimeoutMs ?? 120_000, (socket: Socket) => {
+    if (failIdleRequest(socket)) return;
+    // A request still being worked on (a long CompleteMultipartUpload, say) keeps its connection; a
+    // response the client stopped reading does not.
+    const res = current.get(socket);
+    if (res && !res.headersSent) return;
+    socket.destroy();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'RequestHeaderSectionTooLarge'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'RequestTimeout'
+          : 'InvalidRequest';
+    const e = new S3Error(
+      code,
+      code === 'InvalidRequest' ? { message: 'The request is not valid HTTP.' } : {},
+    );
+    const requestId = newRequestId();
+    const xml = toXml(e, { requestId, hostId });
+    socket.end(
+      `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\n` +
+        `Content-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(xml)}\r\n` +
+        `x-amz-request-id: ${requestId}\r\nx-amz-id-2: ${hostId}\r\nServer: Cairn\r\n` +
+        `Date: ${new Date().toUTCString()}\r\nConnection: close\r\n\r\n${xml}`,
+    );
+  });
+
+  let consoleServer: http.Server | undefined;
+  let bound: AddressInfo;
+  let consoleBound: AddressInfo | undefined;
+  try {
+    bound = await listen(server, opts.address);
+    if (opts.consoleAddress) {
+      consoleServer = http.createServer((req, res) => {
+        res.setHeader('Server', 'Cairn');
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.setHeader('Content-Length', Buffer.byteLength(CONSOLE_PAGE));
+        res.end(req.method === 'HEAD' ? undefined : CONSOLE_PAGE);
+      });
+      consoleBound = await listen(consoleServer, opts.consoleAddress);
+    }
+  } catch (e) {
+    server.close();
+    consoleServer?.close();
+    await objects.shutdown();
+    throw e;
+  }
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      consoleServer?.close();
+      consoleServer?.closeAllConnections();
+      // Idle keep-alive connections go now; busy ones as soon as their response is done.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.closeIdleConnections();
+      const limit = opts.shutdownTimeoutMs ?? 30_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), limit);
+        }),
+      ]);
+      clearTimeout(timer);
+      clearInterval(sweep);
+      if (timedOut) {
+        log.warn(
+          { inflight },
+          `shutdown: requests still running after ${limit} ms; closing their connections`,
+        );
+        server.closeAllConnections();
+        await done;
+      }
+      await objects.shutdown();
+    })();
+    return closed;
+  };
+
+  return {
+    port: bound.port,
+    address: formatAddress(bound),
+    ...(consoleBound ? { consolePort: consoleBound.port } : {}),
+    objects,
+    inflight: () => inflight,
+    close,
+  };
+}
