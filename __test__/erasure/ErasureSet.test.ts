@@ -520,4 +520,23 @@ sets('with more than 16 drives objects spread over several sets by a stable hash
   }
 });
 
+sets('the background task removes multipart uploads left unfinished past the cutoff', async () => {
+  const { roots, cleanup } = await tempDrives(4);
+  try {
+    const s = await ErasureSets.open(roots.map((r) => new LocalDrive(r)));
+    await s.makeBucket('b');
+    const id = await s.newMultipartUpload('b', 'k', {});
+    assert.equal((await s.listMultipartUploads('b')).uploads.length, 1);
+    s.startBackground({ staleUploadMs: 0, cleanupEveryMs: 50 });
+    const deadline = Date.now() + 5000;
+    while ((await s.listMultipartUploads('b')).uploads.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual((await s.listMultipartUploads('b')).uploads, [], `upload ${id} still there`);
+    await s.shutdown();
+  } finally {
+    await cleanup();
+  }
+});
+
 sets.run();

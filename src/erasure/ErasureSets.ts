@@ -120,9 +120,19 @@ export class ErasureSets implements ObjectLayer {
     );
   }
 
-  /** Starts the background scanners. */
-  startBackground(): void {
+  private cleanupTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Starts the background work: the scanners, and the removal of multipart uploads left
+   * unfinished for longer than `staleUploadMs` (default a day), checked every `cleanupEveryMs`.
+   */
+  startBackground(opts: { staleUploadMs?: number; cleanupEveryMs?: number } = {}): void {
     for (const s of this.scanners) s.start();
+    const stale = opts.staleUploadMs ?? 24 * 3600_000;
+    this.cleanupTimer ??= setInterval(() => {
+      this.cleanupStaleUploads(stale).catch(() => {});
+    }, opts.cleanupEveryMs ?? 3600_000);
+    this.cleanupTimer.unref();
   }
 
   /**
@@ -405,6 +415,8 @@ export class ErasureSets implements ObjectLayer {
 
   /** Stops the scanners and lets queued heals finish. */
   async shutdown(): Promise<void> {
+    clearInterval(this.cleanupTimer);
+    this.cleanupTimer = undefined;
     await Promise.all(this.scanners.map((s) => s.stop()));
     await Promise.all(this.healQueues.map((q) => q.close()));
   }
