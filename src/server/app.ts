@@ -184,8 +184,11 @@ async function send(ctx: Koa.Context, r: S3Response, closing: boolean): Promise<
 function renderError(ctx: Koa.Context, e: unknown, opts: AppOptions): void {
   const state = ctx.state as State;
   const err = asS3Error(e);
+  // A client that went away mid-response is no fault of ours (nor worth an error line).
+  const clientGone =
+    (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || ctx.req.socket.destroyed;
   // Unexpected failures only: 501 and 503 (NotImplemented, SlowDown) are answers, not faults.
-  if (err.status === 500) {
+  if (err.status === 500 && !clientGone) {
     opts.log.error(
       { requestId: state.requestId, method: ctx.method, url: ctx.url, code: err.code, err: err.cause ?? err },
       'request failed',
@@ -196,9 +199,7 @@ function renderError(ctx: Koa.Context, e: unknown, opts: AppOptions): void {
   if (res.headersSent) {
     // Too late for an error document: cut the connection so the client sees a truncated response. A
     // client that went away mid-download is no fault of ours and not worth a warning.
-    const gone =
-      (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || ctx.req.socket.destroyed;
-    if (!gone) {
+    if (!clientGone) {
       opts.log.warn({ requestId: state.requestId, err: e }, 'response failed after its headers were sent');
     }
     res.destroy();
