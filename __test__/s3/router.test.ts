@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
+import { OPS } from '../../src/s3/dispatch';
 import {
   ACTIONS,
   type Action,
@@ -195,7 +196,12 @@ test('docs/compat.md lists every action with the status ACTIONS gives it', () =>
     full.indexOf('## Operations'),
     full.indexOf('\n## ', full.indexOf('## Operations') + 1),
   );
-  const words = { planned: 'planned', stub: 'stub', 'not-implemented': 'NotImplemented' } as const;
+  const words = {
+    implemented: 'implemented',
+    planned: 'planned',
+    stub: 'stub',
+    'not-implemented': 'NotImplemented',
+  } as const;
   const rows = new Map<string, string>();
   for (const line of doc.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
@@ -501,6 +507,17 @@ test('bucketNameValid follows S3 bucket naming rules', () => {
   ];
   for (const n of good) assert.ok(bucketNameValid(n), n);
   for (const n of bad) assert.ok(!bucketNameValid(n), n);
+});
+
+test('every action marked implemented has an operation, and every operation is marked', () => {
+  for (const [a, info] of Object.entries(ACTIONS)) {
+    if (info.status === 'implemented' && a !== 'Options')
+      assert.ok(a in OPS, `${a} is marked implemented but has no op`);
+  }
+  for (const a of Object.keys(OPS)) {
+    const status = ACTIONS[a as keyof typeof ACTIONS].status;
+    assert.ok(status === 'implemented' || status === 'stub', `${a} has an op but is marked ${status}`);
+  }
 });
 
 test.run();
