@@ -250,6 +250,15 @@ export class ErasureSets implements ObjectLayer {
     return layer;
   }
 
+  /** Names starting with '.' are Cairn's own volumes (`.cairn.sys`), never buckets. */
+  private checkBucket(bucket: string): void {
+    if (bucket === '' || bucket.startsWith('.') || bucket.includes('/') || bucket.includes('\\')) {
+      throw new ObjectError('BucketNameInvalid', `${JSON.stringify(bucket)} is not a bucket name`, {
+        bucket,
+      });
+    }
+  }
+
   /** The set holding `key`. */
   setFor(key: string): ErasureSet {
     if (this.sets.length === 1) return this.sets[0]!;
@@ -259,6 +268,7 @@ export class ErasureSets implements ObjectLayer {
   // --- buckets -----------------------------------------------------------------------------------
 
   async makeBucket(bucket: string): Promise<void> {
+    this.checkBucket(bucket);
     const done: ErasureSet[] = [];
     try {
       for (const s of this.sets) {
@@ -272,6 +282,7 @@ export class ErasureSets implements ObjectLayer {
   }
 
   async getBucketInfo(bucket: string): Promise<BucketInfo> {
+    this.checkBucket(bucket);
     const info = await this.sets[0]!.statBucket(bucket);
     return { name: bucket, created: info.created };
   }
@@ -298,6 +309,7 @@ export class ErasureSets implements ObjectLayer {
   }
 
   async deleteBucket(bucket: string, opts: { force?: boolean } = {}): Promise<void> {
+    this.checkBucket(bucket);
     if (!opts.force) {
       const page = await this.listObjects(bucket, { maxKeys: 1 });
       if (page.objects.length > 0 || page.prefixes.length > 0)
@@ -312,18 +324,22 @@ export class ErasureSets implements ObjectLayer {
   // --- objects -----------------------------------------------------------------------------------
 
   putObject(bucket: string, key: string, body: Body, opts: PutObjectOptions): Promise<ObjectInfo> {
+    this.checkBucket(bucket);
     return this.setFor(key).putObject(bucket, key, body, opts);
   }
 
   getObjectInfo(bucket: string, key: string, opts?: GetObjectOptions): Promise<ObjectInfo> {
+    this.checkBucket(bucket);
     return this.setFor(key).getObjectInfo(bucket, key, opts);
   }
 
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult> {
+    this.checkBucket(bucket);
     return this.setFor(key).getObject(bucket, key, opts);
   }
 
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<ObjectInfo> {
+    this.checkBucket(bucket);
     return this.setFor(key).deleteObject(bucket, key, opts);
   }
 

@@ -8,13 +8,19 @@ import { bucketOps } from './ops/buckets';
 import { listingOps } from './ops/listing';
 import { multipartOps } from './ops/multipart';
 import { objectOps } from './ops/objects';
-import { ACTIONS, type Route, unknownRouteError } from './router';
+import { ACTIONS, bucketNameValid, type Route, unknownRouteError } from './router';
 
 export const OPS: OpTable = { ...bucketOps, ...objectOps, ...listingOps, ...multipartOps };
 
 export async function dispatch(ctx: ReqCtx<Route>): Promise<S3Response> {
   const route = ctx.route;
   if (route.action === 'Unknown') throw unknownRouteError(route);
+  // Every bucket a request names must be a valid bucket name: Cairn's own volume (`.cairn.sys`),
+  // `..` and the like never reach the object layer.
+  const bucket = (route as { bucket?: string }).bucket;
+  if (bucket !== undefined && !bucketNameValid(bucket)) {
+    throw new S3Error('InvalidBucketName', { fields: { BucketName: bucket } });
+  }
   const op = OPS[route.action] as ((c: ReqCtx<Route>) => Promise<S3Response>) | undefined;
   if (!op) {
     throw new S3Error('NotImplemented', {

@@ -77,10 +77,15 @@ export function markExpectContinue(req: IncomingMessage): void {
  * the socket.
  */
 export function failIdleRequest(socket: Socket): boolean {
+  return failRequestBody(socket, new S3Error('RequestTimeout'));
+}
+
+/** Fails the request body being read on `socket` with `err`; false when none is being read. */
+export function failRequestBody(socket: Socket, err: Error): boolean {
   const fail = activeBodies.get(socket);
   if (!fail) return false;
   activeBodies.delete(socket);
-  fail(new S3Error('RequestTimeout'));
+  fail(err);
   return true;
 }
 

@@ -15,7 +15,14 @@ import { S3Error, toXml } from '../s3/errors';
 import { isStorageError } from '../storage/errors';
 import { readFormat } from '../storage/format';
 import { LocalDrive } from '../storage/LocalDrive';
-import { createApp, failIdleRequest, makeHostId, markExpectContinue, newRequestId } from './app';
+import {
+  createApp,
+  failIdleRequest,
+  failRequestBody,
+  makeHostId,
+  markExpectContinue,
+  newRequestId,
+} from './app';
 import { silentLogger } from './log';
 
 export interface ServerOptions {
@@ -202,6 +209,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // The client closed its side in the middle of a body: that request's answer is IncompleteBody.
+    if (err.code === 'HPE_INVALID_EOF_STATE' && failRequestBody(socket, new S3Error('IncompleteBody')))
+      return;
+    // A response already streaming on this socket (garbage pipelined behind a GET, say): an error
+    // document written now would land inside its body. Drop the connection instead.
+    const inFlight = current.get(socket);
+    if (inFlight?.headersSent && !inFlight.writableFinished) {
       socket.destroy();
       return;
     }
