@@ -493,9 +493,9 @@ L('Owner: always in v1, in v2 only with fetch-owner; a stable id for the root us
   // The same on another server (another deployment, other credentials).
   const other = await startServer({ drives: 1 });
   try {
-    await other.server.objects.makeBucket('b');
-    await other.server.objects.putObject('b', 'k', Readable.from([Buffer.from('x')]), { size: 1 });
-    const r = await other.s3.send(new ListObjectsCommand({ Bucket: 'b' }));
+    await other.server.objects.makeBucket('owners');
+    await other.server.objects.putObject('owners', 'k', Readable.from([Buffer.from('x')]), { size: 1 });
+    const r = await other.s3.send(new ListObjectsCommand({ Bucket: 'owners' }));
     assert.equal(r.Contents![0]!.Owner!.ID, [...ids][0]);
   } finally {
     await other.stop();

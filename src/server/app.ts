@@ -216,7 +216,10 @@ function renderError(ctx: Koa.Context, e: unknown, opts: AppOptions): void {
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
   settleRequestBody(ctx.req, res, state);
-  if (err.code === 'RequestTimeout' || opts.closing()) res.setHeader('Connection', 'close');
+  // A body that timed out or was cut short leaves the connection in no state to carry another request.
+  if (err.code === 'RequestTimeout' || err.code === 'IncompleteBody' || opts.closing()) {
+    res.setHeader('Connection', 'close');
+  }
   const xml = toXml(err, {
     requestId: state.requestId,
     hostId: opts.hostId,
