@@ -703,6 +703,9 @@ export class ErasureSet {
     // Which drive holds shard s (0-based): the agreeing drive whose distribution says so.
     const holder: (number | undefined)[] = new Array(k + m);
     for (const i of pick.agree) holder[distribution[i]! - 1] = i;
+    // One read buffer per shard for the whole stream: each batch's frames are decoded before the
+    // next batch is read, and fresh buffers per read were most of the collector's work on GETs.
+    const scratch: (Buffer | undefined)[] = new Array(k + m);
     let partStart = 0;
     for (const part of v.parts) {
       const partEnd = partStart + part.size - 1;
@@ -729,6 +732,7 @@ export class ErasureSet {
           b,
           nb,
           out,
+          scratch,
         );
         const lo = b === b0 ? from - b0 * blockSize : 0;
         const hi = b + nb - 1 === b1 ? to - b * blockSize + 1 : out.length;
@@ -750,6 +754,7 @@ export class ErasureSet {
     b: number,
     nb: number,
     out: Buffer,
+    scratch: (Buffer | undefined)[],
   ): Promise<void> {
     const k = coder.dataShards;
     const total = coder.totalShards;
@@ -773,7 +778,14 @@ export class ErasureSet {
       const d = this.drives[i];
       if (!d) return;
       try {
-        frames[s] = await d.readFile(bucket, file, offset, length);
+        let into = scratch[s];
+        if (!into || into.length < length) {
+          into = Buffer.allocUnsafeSlow(
+            Math.max(length, layout.framesLength(0, Math.min(BATCH_BLOCKS, layout.blocks))),
+          );
+          scratch[s] = into;
+        }
+        frames[s] = await d.readFile(bucket, file, offset, length, into);
       } catch (e) {
         frames[s] = null;
         // An offline drive is not damage to heal; a missing or short file on a live one is.
