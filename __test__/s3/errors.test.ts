@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'uvu';
+import { AUTH_ERRORS } from '../../src/auth';
 import { ObjectError, ObjectErrorCodes } from '../../src/object/errors';
 import {
   fromObjectError,
@@ -240,6 +241,15 @@ test('toS3Error passes S3 errors through, maps object errors, and hides anything
   assert.doesNotMatch(internal.message, /secret/);
   assert.equal(internal.cause, boom);
   assert.equal(toS3Error('a string').code, 'InternalError');
+});
+
+// src/auth sits below src/s3 and cannot import this table, so it keeps the statuses of its own codes:
+// this keeps the two from drifting apart.
+test('every auth error code is in the S3 error table with the same status', () => {
+  for (const [code, { status }] of Object.entries(AUTH_ERRORS)) {
+    assert.ok(code in S3Errors, `${code} is not in S3Errors`);
+    assert.equal(S3Errors[code as keyof typeof S3Errors].status, status, code);
+  }
 });
 
 test.run();

@@ -1,6 +1,7 @@
 /**
  * What authentication can say went wrong. Each code is the S3 error code AWS returns for that case,
- * with the HTTP status AWS uses, so the S3 error table can take both as they are.
+ * with the HTTP status AWS uses, so the S3 error table can take both as they are. `auth/` sits below
+ * `s3/` and cannot import its table; `__test__/s3/errors.test.ts` keeps the two statuses equal.
  *
  * `details` carries the extra elements AWS puts in the error XML (`Region`, `HeadersNotSigned`,
  * `StringToSign`, `ServerTime`...), each as a string, for the one place that renders errors.
