@@ -66,6 +66,12 @@ export interface ReqCtx<R extends Route = Route> {
    * carries a SigV4 signature of its policy, not of the request. Without it such requests are refused.
    */
   credentials?: CredentialLookup;
+  /**
+   * Whether the identity may also do `action` (an IAM action such as `s3:BypassGovernanceRetention`)
+   * on the route's bucket, or on `key` in it: for permissions an action checks itself, beyond the one
+   * its route needed to get here.
+   */
+  allowed(action: string, opts?: { key?: string }): Promise<boolean>;
 }
 
 export interface S3Response {

@@ -473,6 +473,8 @@ export function createApp(opts: AppOptions): Koa {
       log,
       signal: abort.signal,
       credentials: lookup,
+      // IAM (issue 6) answers this from policies; until then only the root user signs requests.
+      allowed: async () => identity.isRoot,
     };
   }
 
