@@ -10,10 +10,12 @@ import {
   decodeMetaVersion,
   decoders,
   encodeMeta,
+  encodeMetaV1,
   findVersion,
   latest,
   META_FORMAT_VERSION,
   type MetaFile,
+  metaLatestLength,
   newDataDir,
   type ObjectDataVersion,
   type ObjectVersion,
@@ -154,20 +156,26 @@ test('a single part equal to the object is implied, not stored, and comes back',
   assert.deepEqual(decodeMeta(bytesOther).versions[0], other);
 });
 
-test('the file layout: magic, format version, payload length, payload, CRC-32 of payload', () => {
-  const buf = encodeMeta({ versions: [obj()] });
+test('the file layout: magic, format version, payload length, head length, head CRC, payload, CRC-32 of payload', () => {
+  const buf = encodeMeta({ versions: [obj(), marker('dm', T0 - 1)] });
   assert.equal(buf.subarray(0, 9).toString('latin1'), 'CAIRNMETA');
-  assert.equal(buf.readUInt16BE(9), 1);
-  assert.equal(META_FORMAT_VERSION, 1);
+  assert.equal(buf.readUInt16BE(9), 2);
+  assert.equal(META_FORMAT_VERSION, 2);
   const len = buf.readUInt32BE(11);
-  assert.equal(buf.length, 15 + len + 4);
-  assert.equal(buf.readUInt32BE(15 + len), crc32(buf.subarray(15, 15 + len)));
+  const headLen = buf.readUInt32BE(15);
+  assert.equal(buf.length, 23 + len + 4);
+  assert.equal(buf.readUInt32BE(23 + len), crc32(buf.subarray(23, 23 + len)));
+  // The head's CRC covers the header's version and lengths, then the head.
+  assert.equal(buf.readUInt32BE(19), crc32(buf.subarray(23, 23 + headLen), crc32(buf.subarray(9, 19))));
+  // The head is the array's header and the first entry: the second starts right after it.
+  const second = encodeMeta({ versions: [marker('dm', T0 - 1)] }).subarray(24, -4);
+  assert.deepEqual(buf.subarray(23 + headLen, 23 + len), second);
 });
 
 test('format 1 payload is plain MessagePack: [type, versionId, modTime, bin body] per version', () => {
   const v = obj({ versionId: 'abc' });
   const buf = encodeMeta({ versions: [v, marker('dm', T0 - 1)] });
-  const payload = buf.subarray(15, buf.length - 4);
+  const payload = buf.subarray(23, buf.length - 4);
   const entries = unpack(payload) as [number, string, number, Uint8Array][];
   assert.equal(entries.length, 2);
   assert.deepEqual(
@@ -211,17 +219,22 @@ function goldenFile(): MetaFile {
   };
 }
 
-test('format 1 golden bytes still decode, and encode the same', () => {
+test('format 1 golden bytes still decode (latest and by id too), and encode the same as format 1', () => {
   const buf = Buffer.from(GOLDEN_V1, 'base64');
   assert.deepEqual(decodeMeta(buf), goldenFile());
-  assert.equal(encodeMeta(goldenFile()).toString('base64'), GOLDEN_V1);
+  assert.deepEqual(decodeMetaVersion(buf).versions, [goldenFile().versions[0]]);
+  assert.equal(metaLatestLength(buf), buf.length);
+  assert.equal(encodeMetaV1(goldenFile()).toString('base64'), GOLDEN_V1);
+  // Format 2 holds the same payload behind its longer header.
+  assert.deepEqual(encodeMeta(goldenFile()).subarray(23, -4), buf.subarray(15, -4));
 });
 
 test('decoders are kept by format version', () => {
-  assert.deepEqual(Object.keys(decoders), ['1']);
-  const payload = encodeMeta({ versions: [obj()] }).subarray(15, -4);
+  assert.deepEqual(Object.keys(decoders), ['1', '2']);
+  const payload = encodeMeta({ versions: [obj()] }).subarray(23, -4);
   assert.deepEqual(decoders[1]!.all(payload), [obj()]);
-  expectCorrupt(() => decodeMeta(frame(payload, 2)), /unknown format version 2/);
+  assert.deepEqual(decodeMeta(frame(payload, 1)).versions, [obj()]);
+  expectCorrupt(() => decodeMeta(frame(payload, 3)), /unknown format version 3/);
   expectCorrupt(() => decodeMeta(frame(payload, 0)), /unknown format version 0/);
 });
 
@@ -253,13 +266,30 @@ test('every truncation of a file is FileCorrupt', () => {
 });
 
 test('every flipped byte of a file is FileCorrupt', () => {
-  const buf = encodeMeta({ versions: [rich()] });
+  const buf = encodeMeta({ versions: [rich(), marker('dm', T0 - 1)] });
+  const headEnd = metaLatestLength(buf);
   for (let i = 0; i < buf.length; i++) {
     const bad = Buffer.from(buf);
     bad[i] = bad[i]! ^ 0x01;
     expectCorrupt(() => decodeMeta(bad));
     expectCorrupt(() => decodeMetaVersion(bad));
+    // A head read: what GET reads of a file for its latest version.
+    if (i < headEnd) expectCorrupt(() => decodeMetaVersion(bad.subarray(0, headEnd)));
   }
+});
+
+test('the latest version decodes from the head alone; more versions behind it are not read', () => {
+  const versions: ObjectVersion[] = [rich()];
+  for (let i = 1; i <= 50; i++) versions.push(obj({ versionId: `v${i}`, modTime: T0 - i }));
+  const buf = encodeMeta({ versions });
+  const need = metaLatestLength(buf.subarray(0, 64));
+  assert.ok(need < buf.length / 10);
+  assert.deepEqual(decodeMetaVersion(buf.subarray(0, need)).versions, [rich()]);
+  assert.deepEqual(decodeMetaVersion(buf.subarray(0, need + 7)).versions, [rich()]);
+  expectCorrupt(() => decodeMetaVersion(buf.subarray(0, need - 1)), /head needs/);
+  // By id the whole file is needed.
+  expectCorrupt(() => decodeMetaVersion(buf.subarray(0, need), 'v3'));
+  assert.equal(decodeMetaVersion(buf, 'v3').versions[0]!.versionId, 'v3');
 });
 
 test('bad magic, length and checksum say what is wrong', () => {
@@ -481,6 +511,8 @@ test('toObjectInfo maps a version and a delete marker to ObjectInfo', () => {
     contentLanguage: v.contentLanguage,
     cacheControl: v.cacheControl,
     expires: v.expires,
+    lockRetention: { mode: 'COMPLIANCE', retainUntil: new Date(T0 + 86_400_000) },
+    legalHold: true,
   });
   info.userMetadata.changed = 'yes';
   assert.equal(v.userMetadata.changed, undefined, 'the info does not share maps with the version');

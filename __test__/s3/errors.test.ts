@@ -176,6 +176,7 @@ test('object-layer errors map to the S3 codes and statuses AWS clients expect', 
     BadDigest: ['BadDigest', 400],
     StorageFull: ['XCairnStorageFull', 507],
     OperationTimedOut: ['SlowDown', 503],
+    ObjectLocked: ['AccessDenied', 403],
   };
   assert.deepEqual(Object.keys(want).sort(), [...ObjectErrorCodes].sort());
   for (const [code, [s3code, status]] of Object.entries(want)) {

@@ -19,8 +19,10 @@ import type {
   GetObjectOptions,
   GetObjectResult,
   ObjectInfo,
+  ObjectMetadataUpdate,
   PutObjectOptions,
   Range,
+  UpdateMetadataOptions,
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
 import { META_FILE, objectPath } from '../storage/paths';
@@ -34,7 +36,9 @@ import {
   decodeMetaVersion,
   encodeMeta,
   INLINE_DATA_LIMIT,
+  META_HEAD_READ,
   type MetaFile,
+  metaLatestLength,
   NULL_VERSION_ID,
   newDataDir,
   type ObjectDataVersion,
@@ -45,6 +49,7 @@ import {
   versionIdNew,
 } from './metadata';
 import { NamespaceLock } from './nslock';
+import { deletionBlocker } from './objectLock';
 import {
   hashOrder,
   pickVersionByQuorum,
@@ -245,8 +250,13 @@ export class ErasureSet {
   ): Promise<Settled<MetaFile>[]> {
     const path = pathOf(bucket, key);
     return this.onAll(async (d) => {
-      const buf = await d.readMetadata(bucket, path);
-      return whole ? decodeMeta(buf) : decodeMetaVersion(buf, versionId);
+      if (whole) return decodeMeta(await d.readMetadata(bucket, path));
+      if (versionId !== undefined) return decodeMetaVersion(await d.readMetadata(bucket, path), versionId);
+      // The latest: the file's head only, however many versions follow it.
+      let buf = await d.readMetadata(bucket, path, { head: META_HEAD_READ });
+      const need = metaLatestLength(buf);
+      if (need > buf.length) buf = await d.readMetadata(bucket, path, { head: need });
+      return decodeMetaVersion(buf);
     });
   }
 
@@ -343,6 +353,15 @@ export class ErasureSet {
       contentLanguage: opts.contentLanguage,
       cacheControl: opts.cacheControl,
       expires: opts.expires,
+      ...(opts.lockRetention
+        ? {
+            lockRetention: {
+              mode: opts.lockRetention.mode,
+              retainUntil: opts.lockRetention.retainUntil.getTime(),
+            },
+          }
+        : {}),
+      ...(opts.legalHold !== undefined ? { legalHold: opts.legalHold } : {}),
     };
     const erasureOf = (i: number) => ({
       algorithm: 'reedsolomon-vandermonde' as const,
@@ -620,6 +639,7 @@ export class ErasureSet {
         if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
       }
       const v = versionOf(i);
+      if (replaceNull && v.versionId === NULL_VERSION_ID) refuseLockedNull(file, bucket, key);
       const next = addVersion(file, v, { replaceNull: replaceNull && v.versionId === NULL_VERSION_ID });
       replaced[i] = next.replaced;
       const meta = encodeMeta(next.file);
@@ -637,6 +657,11 @@ export class ErasureSet {
         if (v.dataDir && keepTmp && tmp) await d.rename(bucket, `${path}/${v.dataDir}`, SYSTEM_VOLUME, tmp);
         else if (v.dataDir) await d.delete(bucket, `${path}/${v.dataDir}`, { recursive: true });
       });
+      // A refused write (a locked null version) leaves no data behind, unless the caller keeps it.
+      if (!keepTmp && tmp)
+        await this.onAll((d, i) =>
+          errs[i] ? d.delete(SYSTEM_VOLUME, tmp, { recursive: true }) : Promise.resolve(),
+        );
       throw toObjectError(err, bucket, key);
     }
     // Give back the space of what the new version replaced, and the leftovers of failed drives.
@@ -837,14 +862,15 @@ export class ErasureSet {
         if (isObjectError(e, 'ObjectNotFound') && opts.versionId === undefined) return null;
         throw e;
       });
-      if (opts.versioned && opts.versionId === undefined) {
+      if ((opts.versioned || opts.suspended) && opts.versionId === undefined) {
+        // Enabled: a new marker. Suspended: the null marker, in place of the null version (S3).
         const marker: ObjectVersion = {
           type: 'deleteMarker',
-          versionId: versionIdNew(),
+          versionId: opts.versioned ? versionIdNew() : NULL_VERSION_ID,
           modTime: Date.now(),
         };
         const alive = this.drives.map((d) => d !== null);
-        const v = await this.commitLocked(bucket, key, path, alive, () => marker, false);
+        const v = await this.commitLocked(bucket, key, path, alive, () => marker, !opts.versioned);
         return toObjectInfo(v, bucket, key, true);
       }
       if (!pick) {
@@ -856,6 +882,20 @@ export class ErasureSet {
         );
       }
       const target = opts.versionId ?? pick.version.versionId;
+      // S3 Object Lock, checked under the key's lock: a locked version stays.
+      const blocker = deletionBlocker(
+        toObjectInfo(pick.version, bucket, key, false),
+        { bypassGovernance: opts.bypassGovernance === true },
+        Date.now(),
+      );
+      if (blocker) {
+        throw new ObjectError('ObjectLocked', `version ${target} is protected (${blocker})`, {
+          bucket,
+          key,
+          versionId: target,
+          reason: blocker,
+        });
+      }
       const wq = this.writeQuorumOf(pick.version);
       const res = await this.onAll(async (d) => {
         let file: MetaFile;
@@ -902,6 +942,7 @@ export class ErasureSet {
   ): Promise<ObjectVersion> {
     const wq = this.bucketQuorum();
     const old: (Buffer | null)[] = this.drives.map(() => null);
+    const replaced: (ObjectVersion | undefined)[] = [];
     const res = await this.onAll(async (d, i) => {
       if (!alive[i]) throw new StorageError('DriveNotFound');
       let file: MetaFile = { versions: [] };
@@ -911,7 +952,10 @@ export class ErasureSet {
       } catch (e) {
         if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
       }
-      await d.writeMetadata(bucket, path, encodeMeta(addVersion(file, versionOf(i), { replaceNull }).file));
+      if (replaceNull) refuseLockedNull(file, bucket, key);
+      const next = addVersion(file, versionOf(i), { replaceNull });
+      replaced[i] = next.replaced;
+      await d.writeMetadata(bucket, path, encodeMeta(next.file));
     });
     const errs = res.map((r) => (r instanceof Error ? r : null));
     const err = reduceWriteQuorumErrs(errs, [], wq);
@@ -924,26 +968,20 @@ export class ErasureSet {
       });
       throw toObjectError(err, bucket, key);
     }
+    // A null delete marker (versioning Suspended) replaces the null version: give back its data.
+    await this.onAll(async (d, i) => {
+      const r = replaced[i];
+      if (!errs[i] && r?.type === 'object' && r.dataDir)
+        await d.delete(bucket, `${path}/${r.dataDir}`, { recursive: true });
+    });
     return versionOf(0);
   }
 
   async updateObjectMetadata(
     bucket: string,
     key: string,
-    update: Partial<
-      Pick<
-        ObjectDataVersion,
-        | 'userMetadata'
-        | 'tags'
-        | 'contentType'
-        | 'contentEncoding'
-        | 'contentDisposition'
-        | 'contentLanguage'
-        | 'cacheControl'
-        | 'expires'
-      >
-    >,
-    opts: { versionId?: string } = {},
+    update: ObjectMetadataUpdate,
+    opts: UpdateMetadataOptions = {},
   ): Promise<ObjectInfo> {
     const path = pathOf(bucket, key);
     const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS);
@@ -953,14 +991,26 @@ export class ErasureSet {
         throw new ObjectError(opts.versionId ? 'MethodNotAllowed' : 'ObjectNotFound', 'delete marker', {
           bucket,
           key,
+          deleteMarker: true,
+          versionId: pick.version.versionId,
         });
       }
       const target = pick.version.versionId;
+      opts.precondition?.(toObjectInfo(pick.version, bucket, key, opts.versionId === undefined));
+      const apply = (v: ObjectDataVersion): ObjectDataVersion => {
+        const { lockRetention, ...rest } = update;
+        const next: ObjectDataVersion = { ...v, ...rest };
+        if (lockRetention === null) delete next.lockRetention;
+        else if (lockRetention !== undefined) {
+          next.lockRetention = { mode: lockRetention.mode, retainUntil: lockRetention.retainUntil.getTime() };
+        }
+        return next;
+      };
       const res = await this.onAll(async (d, i) => {
         if (!pick.agree.includes(i)) throw new StorageError('FileVersionNotFound');
         const file = decodeMeta(await d.readMetadata(bucket, path));
         const versions = file.versions.map((v) =>
-          v.versionId === target && v.type === 'object' ? { ...v, ...update } : v,
+          v.versionId === target && v.type === 'object' ? apply(v) : v,
         );
         await d.writeMetadata(bucket, path, encodeMeta({ versions }));
       });
@@ -970,10 +1020,28 @@ export class ErasureSet {
         this.writeQuorumOf(pick.version),
       );
       if (err) throw toObjectError(err, bucket, key);
-      return toObjectInfo({ ...pick.version, ...update }, bucket, key, opts.versionId === undefined);
+      return toObjectInfo(apply(pick.version), bucket, key, opts.versionId === undefined);
     } finally {
       release();
     }
+  }
+}
+
+/**
+ * S3 Object Lock: the null version about to be replaced (a PUT into a bucket whose versioning is off
+ * or suspended) must not be locked, as it must not be deleted. No bypass: S3 has none for overwrites.
+ */
+function refuseLockedNull(file: MetaFile, bucket: string, key: string): void {
+  const cur = file.versions.find((v) => v.versionId === NULL_VERSION_ID);
+  if (cur?.type !== 'object') return;
+  const blocker = deletionBlocker(toObjectInfo(cur, bucket, key, false), {}, Date.now());
+  if (blocker) {
+    throw new ObjectError('ObjectLocked', `the null version is protected (${blocker})`, {
+      bucket,
+      key,
+      versionId: NULL_VERSION_ID,
+      reason: blocker,
+    });
   }
 }
 

@@ -6,6 +6,7 @@
  * deployment id (MinIO's placement); buckets exist on every set.
  */
 
+import { Readable } from 'node:stream';
 import { sipHashMod } from '../native';
 import { ObjectError } from '../object/errors';
 import type { Body, ObjectLayer } from '../object/ObjectLayer';
@@ -17,6 +18,8 @@ import type {
   GetObjectResult,
   ListObjectsOptions,
   ListObjectsResult,
+  ListObjectVersionsOptions,
+  ListObjectVersionsResult,
   MultipartUploadInfo,
   NewMultipartUploadOptions,
   ObjectInfo,
@@ -36,8 +39,16 @@ import {
 import { compareKeys } from '../storage/paths';
 import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
 import { ErasureSet, type ErasureSetOptions, toObjectError } from './ErasureSet';
-import { type HealAllResult, HealQueue, healAll, Scanner, type ScannerOptions } from './heal';
-import { listObjectsInSet, mergeListPages } from './listing';
+import {
+  type HealAllResult,
+  type HealBucketResult,
+  HealQueue,
+  healAll,
+  healBucket,
+  Scanner,
+  type ScannerOptions,
+} from './heal';
+import { listObjectsInSet, listObjectVersionsInSet, mergeListPages, mergeVersionPages } from './listing';
 import { Multipart, type MultipartOptions } from './multipart';
 import { NamespaceLock } from './nslock';
 import { defaultParity } from './quorum';
@@ -311,8 +322,9 @@ export class ErasureSets implements ObjectLayer {
   async deleteBucket(bucket: string, opts: { force?: boolean } = {}): Promise<void> {
     this.checkBucket(bucket);
     if (!opts.force) {
-      const page = await this.listObjects(bucket, { maxKeys: 1 });
-      if (page.objects.length > 0 || page.prefixes.length > 0)
+      // S3: a bucket holding any version, a delete marker included, is not empty.
+      const page = await this.listObjectVersions(bucket, { maxKeys: 1 });
+      if (page.versions.length > 0 || page.prefixes.length > 0)
         throw new ObjectError('BucketNotEmpty', undefined, { bucket });
     }
     for (const s of this.sets)
@@ -347,7 +359,7 @@ export class ErasureSets implements ObjectLayer {
     bucket: string,
     key: string,
     update: Parameters<ObjectLayer['updateObjectMetadata']>[2],
-    opts?: { versionId?: string },
+    opts?: Parameters<ObjectLayer['updateObjectMetadata']>[3],
   ): Promise<ObjectInfo> {
     return this.setFor(key).updateObjectMetadata(bucket, key, update, opts);
   }
@@ -357,6 +369,17 @@ export class ErasureSets implements ObjectLayer {
     if (this.sets.length === 1) return listObjectsInSet(this.sets[0]!, bucket, opts);
     const pages = await Promise.all(this.sets.map((s) => listObjectsInSet(s, bucket, opts)));
     return mergeListPages(pages, opts.maxKeys);
+  }
+
+  /** Each set lists its own versions; the pages merge by key. */
+  async listObjectVersions(
+    bucket: string,
+    opts: ListObjectVersionsOptions = {},
+  ): Promise<ListObjectVersionsResult> {
+    this.checkBucket(bucket);
+    if (this.sets.length === 1) return listObjectVersionsInSet(this.sets[0]!, bucket, opts);
+    const pages = await Promise.all(this.sets.map((s) => listObjectVersionsInSet(s, bucket, opts)));
+    return mergeVersionPages(pages, opts.maxKeys);
   }
 
   // --- multipart ---------------------------------------------------------------------------------
@@ -418,7 +441,7 @@ export class ErasureSets implements ObjectLayer {
     key: string,
     uploadId: string,
     parts: CompletePart[],
-    opts?: { versioned?: boolean },
+    opts?: Parameters<ObjectLayer['completeMultipartUpload']>[4],
   ): Promise<ObjectInfo> {
     return this.multipartFor(key).completeMultipartUpload(bucket, key, uploadId, parts, opts);
   }
@@ -427,6 +450,74 @@ export class ErasureSets implements ObjectLayer {
   async cleanupStaleUploads(olderThanMs: number): Promise<number> {
     const counts = await Promise.all(this.multiparts.map((m) => m.cleanupStaleUploads(olderThanMs)));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Cairn's own small documents (IAM users, groups, policies...) as erasure-coded objects in the
+   * system volume under `config/`: the same put/get/delete/list paths as objects (write quorum,
+   * bitrot checks, heal on read), without the bucket-name check that keeps users out of '.'-names.
+   * The shape is `auth/iam`'s `SystemStore`, declared here structurally (imports point down only).
+   */
+  systemStore(): SystemDocuments {
+    const keyOf = (p: string): string => {
+      if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+        throw new RangeError(`invalid system document path ${JSON.stringify(p)}`);
+      }
+      return `${SYSTEM_CONFIG_PREFIX}${p}`;
+    };
+    return {
+      get: async (p) => {
+        const key = keyOf(p);
+        try {
+          const r = await this.setFor(key).getObject(SYSTEM_VOLUME, key);
+          const chunks: Buffer[] = [];
+          for await (const c of r.stream) chunks.push(c);
+          return Buffer.concat(chunks);
+        } catch (e) {
+          if (e instanceof ObjectError && (e.code === 'ObjectNotFound' || e.code === 'VersionNotFound')) {
+            return null;
+          }
+          throw e;
+        }
+      },
+      put: async (p, data) => {
+        const key = keyOf(p);
+        if (data === null) {
+          await this.setFor(key)
+            .deleteObject(SYSTEM_VOLUME, key)
+            .catch((e: unknown) => {
+              if (!(e instanceof ObjectError && e.code === 'ObjectNotFound')) throw e;
+            });
+          return;
+        }
+        await this.setFor(key).putObject(SYSTEM_VOLUME, key, Readable.from([data]), { size: data.length });
+      },
+      list: async (prefix) => {
+        const out: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await this.listSystem(`${SYSTEM_CONFIG_PREFIX}${prefix}`, after);
+          out.push(...page.objects.map((o) => o.key.slice(SYSTEM_CONFIG_PREFIX.length)));
+          if (!page.isTruncated || page.nextAfter === undefined) return out;
+          after = page.nextAfter;
+        }
+      },
+    };
+  }
+
+  private async listSystem(prefix: string, after: string | undefined): Promise<ListObjectsResult> {
+    const opts: ListObjectsOptions = { prefix, maxKeys: 1000, ...(after !== undefined ? { after } : {}) };
+    if (this.sets.length === 1) return listObjectsInSet(this.sets[0]!, SYSTEM_VOLUME, opts);
+    const pages = await Promise.all(this.sets.map((s) => listObjectsInSet(s, SYSTEM_VOLUME, opts)));
+    return mergeListPages(pages, opts.maxKeys);
+  }
+
+  /** Heals the system documents (`config/` of the system volume) on every set. */
+  async healSystem(opts: { dryRun?: boolean } = {}): Promise<HealBucketResult[]> {
+    const out: HealBucketResult[] = [];
+    for (const s of this.sets)
+      out.push(await healBucket(s, SYSTEM_VOLUME, { prefix: SYSTEM_CONFIG_PREFIX, ...opts }));
+    return out;
   }
 
   /** Stops the scanners and lets queued heals finish. */
@@ -442,6 +533,16 @@ function summary(r: HealAllResult): Record<string, number> {
   const sum = { objects: 0, healedVersions: 0, unrecoverableVersions: 0, errors: 0, bytesWritten: 0 };
   for (const b of r.buckets) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += b[k];
   return sum;
+}
+
+/** Where system documents live in the system volume. */
+const SYSTEM_CONFIG_PREFIX = 'config/';
+
+/** `SystemStore` of `src/auth/iam/types.ts`, by shape. */
+export interface SystemDocuments {
+  get(path: string): Promise<Buffer | null>;
+  put(path: string, data: Buffer | null): Promise<void>;
+  list(prefix: string): Promise<string[]>;
 }
 
 /** A start that cannot proceed because drives are not all there for a first format. */

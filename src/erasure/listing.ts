@@ -27,11 +27,26 @@
  * `bench/listing.bench.ts` has the figures behind these choices.
  */
 import { ObjectError } from '../object/errors';
-import type { ListObjectsOptions, ListObjectsResult, ObjectInfo } from '../object/types';
+import type {
+  ListObjectsOptions,
+  ListObjectsResult,
+  ListObjectVersionsOptions,
+  ListObjectVersionsResult,
+  ObjectInfo,
+} from '../object/types';
 import { compareKeys, objectPath } from '../storage/paths';
 import type { StorageAPI, WalkEntry } from '../storage/StorageAPI';
 import { type ErasureSet, toObjectError } from './ErasureSet';
-import { decodeMetaVersion, type ObjectVersion, signature, toObjectInfo } from './metadata';
+import {
+  compareVersions,
+  decodeMetaVersion,
+  indexMeta,
+  type MetaIndex,
+  type ObjectVersion,
+  signature,
+  toObjectInfo,
+  type VersionHead,
+} from './metadata';
 import { readQuorum, reduceReadQuorumErrs } from './quorum';
 
 /** AWS: ListObjects and ListObjectsV2 return at most 1000 keys and prefixes per page. */
@@ -528,6 +543,289 @@ export function mergeListPages(
   if (!res.isTruncated && pages.some((p) => p.isTruncated)) {
     res.isTruncated = true;
     if (merged.length > 0) res.nextAfter = merged[merged.length - 1]!.key;
+  }
+  return res;
+}
+
+// --- ListObjectVersions ----------------------------------------------------------------------------
+
+/** One entry of a versions page: a version or delete marker (with its info), or a common prefix. */
+interface VersionEntry {
+  key: string;
+  info?: ObjectInfo;
+}
+
+/** The version id a UUIDv7 carries the creation time of (ms), or undefined for `null` and others. */
+function idTime(versionId: string): number | undefined {
+  const hex = versionId.replace(/-/g, '');
+  return /^[0-9a-f]{32}$/.test(hex) && hex[12] === '7' ? Number.parseInt(hex.slice(0, 12), 16) : undefined;
+}
+
+/**
+ * The versions of one key the drives agree on, newest first, after `afterVersion` (a page's
+ * version-id-marker), at most `limit`. Each drive's file is read as headers (`indexMeta`); a version
+ * is listed when a read quorum of drives hold the same copy of it (as `ErasureSet.pick` decides for
+ * one version), and only the versions listed are decoded. `isLatest` is the first agreed version.
+ */
+function agreedVersions(
+  metas: readonly (Buffer | Error | undefined)[],
+  n: number,
+  bucket: string,
+  key: string,
+  afterVersion: string | undefined,
+  limit: number,
+): ObjectInfo[] {
+  const indexes: (MetaIndex | undefined)[] = metas.map((m) => {
+    if (!(m instanceof Buffer)) return undefined;
+    try {
+      return indexMeta(m);
+    } catch {
+      return undefined; // corrupt here: counts for nothing, as in a GET
+    }
+  });
+  // Versions by identity (type, id, modTime), with where each drive holds them.
+  const groups = new Map<string, { head: VersionHead; at: { drive: number; i: number }[] }>();
+  indexes.forEach((idx, drive) => {
+    idx?.heads.forEach((head, i) => {
+      const id = `${head.type}\0${head.versionId}\0${head.modTime}`;
+      const g = groups.get(id);
+      if (g) g.at.push({ drive, i });
+      else groups.set(id, { head, at: [{ drive, i }] });
+    });
+  });
+  const ordered = [...groups.values()].sort((a, b) => compareVersions(a.head, b.head));
+  const agreed = (g: (typeof ordered)[number]): ObjectVersion | undefined => {
+    const sigs = new Map<string, { v: ObjectVersion; count: number }>();
+    for (const { drive, i } of g.at) {
+      let v: ObjectVersion;
+      try {
+        v = indexes[drive]!.version(i);
+      } catch {
+        continue;
+      }
+      const sig = signature(v);
+      const s = sigs.get(sig);
+      if (s) s.count++;
+      else sigs.set(sig, { v, count: 1 });
+    }
+    let best: { v: ObjectVersion; count: number } | undefined;
+    for (const s of sigs.values()) if (!best || s.count > best.count) best = s;
+    if (!best) return undefined;
+    const quorum =
+      best.v.type === 'object'
+        ? readQuorum(best.v.erasure.dataBlocks, best.v.erasure.parityBlocks)
+        : Math.ceil(n / 2);
+    return best.count >= quorum ? best.v : undefined;
+  };
+  let start = 0;
+  if (afterVersion !== undefined) {
+    const at = ordered.findIndex((g) => g.head.versionId === afterVersion);
+    if (at >= 0) start = at + 1;
+    else {
+      // The marker's version is gone (deleted since): resume at the versions made before it. Version
+      // ids are compared by the time in them (and then as ids), not with modTimes: ids are monotonic
+      // in a process even when the clock steps back, modTimes are not.
+      const t = idTime(afterVersion);
+      const before = (h: VersionHead): boolean => {
+        const ht = idTime(h.versionId) ?? h.modTime;
+        return ht < t! || (ht === t && h.versionId < afterVersion);
+      };
+      start = t === undefined ? ordered.length : ordered.findIndex((g) => before(g.head));
+      if (start < 0) start = ordered.length;
+    }
+  }
+  const out: ObjectInfo[] = [];
+  let latestFound = false;
+  for (let j = 0; j < ordered.length && out.length < limit; j++) {
+    if (j < start && latestFound) {
+      j = start - 1;
+      continue;
+    }
+    const v = agreed(ordered[j]!);
+    if (!v) continue;
+    const isLatest = !latestFound;
+    latestFound = true;
+    if (j >= start) out.push(toObjectInfo(v, bucket, key, isLatest));
+  }
+  return out;
+}
+
+/**
+ * One page of ListObjectVersions on `set`: every version and delete marker of the keys under
+ * `prefix`, key ascending (UTF-8 bytes) and newest first within a key, starting after
+ * (`keyMarker`, `versionIdMarker`), keys holding the delimiter rolled up into common prefixes; at
+ * most `maxKeys` (1000) entries, versions and prefixes together. Streamed as ListObjects is: the
+ * drives' walks stop where the page ends, and a key's versions are read as headers, only those on
+ * the page decoded. Every reachable drive is walked (an older version may sit on a different
+ * quorum of drives than the latest).
+ */
+export async function listObjectVersionsInSet(
+  set: ErasureSet,
+  bucket: string,
+  opts: ListObjectVersionsOptions = {},
+): Promise<ListObjectVersionsResult> {
+  const maxKeys = pageSize(opts.maxKeys);
+  const prefix = opts.prefix ?? '';
+  const delimiter = opts.delimiter === '' ? undefined : opts.delimiter;
+  await set.statBucket(bucket);
+  if (maxKeys === 0) return { versions: [], prefixes: [], isTruncated: false };
+  const plan = new Plan(set, bucket, rotation++);
+  plan.walkAll = true;
+  plan.choose();
+  for (;;) {
+    try {
+      return versionsResult(await listVersions(plan, bucket, prefix, delimiter, opts, maxKeys + 1), maxKeys);
+    } catch (e) {
+      if (!(e instanceof Replan)) throw e;
+      if (e.position !== undefined) plan.failed.set(e.position, e.why ?? new Error('walk failed'));
+      plan.choose();
+    }
+  }
+}
+
+async function listVersions(
+  plan: Plan,
+  bucket: string,
+  prefix: string,
+  delimiter: string | undefined,
+  opts: ListObjectVersionsOptions,
+  limit: number,
+): Promise<VersionEntry[]> {
+  const out: VersionEntry[] = [];
+  const push = (infos: ObjectInfo[]) => {
+    for (const info of infos) out.push({ key: info.key, info });
+  };
+  const marker = opts.keyMarker;
+  // The rest of the marker's key first, when the page resumes inside it.
+  if (
+    marker !== undefined &&
+    opts.versionIdMarker !== undefined &&
+    marker.startsWith(prefix) &&
+    !(delimiter && marker.indexOf(delimiter, prefix.length) >= 0)
+  ) {
+    const path = safePath(marker);
+    if (path !== undefined) {
+      const metas = await Promise.all(
+        plan.walked.map(async (i) => {
+          try {
+            return { i, m: (await plan.drive(i).readMetadata(bucket, path)) as Buffer | Error };
+          } catch (e) {
+            return { i, m: e instanceof Error ? e : new Error(String(e)) };
+          }
+        }),
+      );
+      const byDrive: (Buffer | Error | undefined)[] = new Array(plan.n);
+      for (const { i, m } of metas) byDrive[i] = m;
+      push(agreedVersions(byDrive, plan.n, bucket, marker, opts.versionIdMarker, limit));
+    }
+  }
+  const slash = delimiter === '/';
+  const cursors = plan.walked.map(
+    (i) => new Cursor(i, plan.drive(i).walk(bucket, { prefix, after: marker, delimited: slash })),
+  );
+  const merge = new Merge(cursors, plan.n);
+  let lastPrefix: string | undefined;
+  try {
+    while (out.length < limit) {
+      const c = await merge.next();
+      if (!c) break;
+      if (slash && c.name.length > prefix.length && c.name.endsWith('/')) {
+        // A directory holding objects on enough drives: some version lives below it.
+        if (c.count >= Math.ceil(plan.n / 2)) out.push({ key: c.name });
+        continue;
+      }
+      if (delimiter && !slash) {
+        const cut = c.name.indexOf(delimiter, prefix.length);
+        if (cut >= 0) {
+          const rollup = c.name.slice(0, cut + delimiter.length);
+          if (rollup === lastPrefix || (marker !== undefined && compareKeys(rollup, marker) <= 0)) continue;
+          if (agreedVersions(c.metas, plan.n, bucket, c.name, undefined, 1).length > 0) {
+            lastPrefix = rollup;
+            out.push({ key: rollup });
+          }
+          continue;
+        }
+      }
+      push(agreedVersions(c.metas, plan.n, bucket, c.name, undefined, limit - out.length));
+    }
+    return out;
+  } finally {
+    for (const c of cursors) c.close();
+  }
+}
+
+function versionsResult(entries: VersionEntry[], maxKeys: number): ListObjectVersionsResult {
+  const isTruncated = entries.length > maxKeys;
+  const page = isTruncated ? entries.slice(0, maxKeys) : entries;
+  const res: ListObjectVersionsResult = { versions: [], prefixes: [], isTruncated };
+  for (const e of page) {
+    if (e.info) res.versions.push(e.info);
+    else res.prefixes.push(e.key);
+  }
+  if (isTruncated) {
+    const last = page[page.length - 1]!;
+    res.nextKeyMarker = last.key;
+    if (last.info) res.nextVersionIdMarker = last.info.versionId;
+  }
+  return res;
+}
+
+/** A versions page's entries back in order (a prefix never shares a key with a listed version). */
+function versionEntriesOf(page: ListObjectVersionsResult): VersionEntry[] {
+  const out: VersionEntry[] = [];
+  let v = 0;
+  let p = 0;
+  while (v < page.versions.length || p < page.prefixes.length) {
+    const ver = page.versions[v];
+    const pre = page.prefixes[p];
+    if (ver && (pre === undefined || compareKeys(ver.key, pre) < 0)) {
+      out.push({ key: ver.key, info: ver });
+      v++;
+    } else {
+      out.push({ key: pre! });
+      p++;
+    }
+  }
+  return out;
+}
+
+/**
+ * The versions page of a layer of several sets from each set's page for the same query: a key lives
+ * in one set, so entries merge by key (a key's versions staying together, in their order), common
+ * prefixes found in several sets once.
+ */
+export function mergeVersionPages(
+  pages: readonly ListObjectVersionsResult[],
+  maxKeys: number | undefined,
+): ListObjectVersionsResult {
+  const limit = pageSize(maxKeys);
+  const lists = pages.map(versionEntriesOf);
+  const at = lists.map(() => 0);
+  const merged: VersionEntry[] = [];
+  for (;;) {
+    let min = -1;
+    for (let s = 0; s < lists.length; s++) {
+      const e = lists[s]![at[s]!];
+      if (e && (min < 0 || compareKeys(e.key, lists[min]![at[min]!]!.key) < 0)) min = s;
+    }
+    if (min < 0 || merged.length > limit) break;
+    const e = lists[min]![at[min]!]!;
+    if (!e.info) {
+      for (let s = 0; s < lists.length; s++) {
+        const o = lists[s]![at[s]!];
+        if (o && !o.info && o.key === e.key) at[s]!++;
+      }
+    } else at[min]!++;
+    merged.push(e);
+  }
+  const res = versionsResult(merged, limit);
+  if (!res.isTruncated && pages.some((p) => p.isTruncated)) {
+    res.isTruncated = true;
+    const last = merged[merged.length - 1];
+    if (last) {
+      res.nextKeyMarker = last.key;
+      if (last.info) res.nextVersionIdMarker = last.info.versionId;
+    }
   }
   return res;
 }

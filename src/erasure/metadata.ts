@@ -23,15 +23,23 @@ import { DATA_DIR_PREFIX } from '../storage/paths';
 
 /** First bytes of every metadata file. */
 export const META_MAGIC = Buffer.from('CAIRNMETA', 'latin1');
-/** The format `encodeMeta` writes. */
-export const META_FORMAT_VERSION = 1;
+/** The format `encodeMeta` writes (2: format 1 plus a checksummed head, see `docs/format.md`). */
+export const META_FORMAT_VERSION = 2;
 /** Objects of at most this many bytes live inside the metadata file instead of a data dir. */
 export const INLINE_DATA_LIMIT = 128 * 1024;
 /** The version id S3 gives objects written while versioning is off or suspended. */
 export const NULL_VERSION_ID = 'null';
 
 const HEADER_LEN = META_MAGIC.length + 2 + 4;
+/** Format 2's header: format 1's, then the head's length and its CRC-32. */
+const HEADER_LEN_V2 = HEADER_LEN + 4 + 4;
 const TRAILER_LEN = 4;
+/**
+ * Bytes a read of the latest version asks a drive for (`readMetadata`'s `head`): enough for the
+ * head of any file, the largest inline shard included (128 KiB on a set of 1 drive), so one read
+ * serves it; a key with 10,000 versions is not read whole for its latest.
+ */
+export const META_HEAD_READ = INLINE_DATA_LIMIT + 4096;
 
 export type BitrotAlgorithm = 'highwayhash256S' | 'blake3S';
 export type ErasureAlgorithm = 'reedsolomon-vandermonde';
@@ -287,6 +295,10 @@ export function toObjectInfo(v: ObjectVersion, bucket: string, key: string, isLa
     const value = v[h];
     if (value !== undefined) info[h] = value;
   }
+  if (v.lockRetention) {
+    info.lockRetention = { mode: v.lockRetention.mode, retainUntil: new Date(v.lockRetention.retainUntil) };
+  }
+  if (v.legalHold !== undefined) info.legalHold = v.legalHold;
   return info;
 }
 
@@ -386,9 +398,38 @@ export function encodeMeta(file: MetaFile): Buffer {
     );
   }
   const payload = packr.pack(entries);
-  const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + TRAILER_LEN);
+  // The head: the array's header and the first (latest) entry, the bytes a read of the latest needs.
+  const arrayHeader = entries.length < 16 ? 1 : entries.length < 0x10000 ? 3 : 5;
+  const headLen = entries.length === 0 ? arrayHeader : arrayHeader + packr.pack([entries[0]]).length - 1;
+  const out = Buffer.allocUnsafe(HEADER_LEN_V2 + payload.length + TRAILER_LEN);
   META_MAGIC.copy(out, 0);
   out.writeUInt16BE(META_FORMAT_VERSION, META_MAGIC.length);
+  out.writeUInt32BE(payload.length, META_MAGIC.length + 2);
+  out.writeUInt32BE(headLen, HEADER_LEN);
+  out.writeUInt32BE(headCrc(out, payload.subarray(0, headLen)), HEADER_LEN + 4);
+  payload.copy(out, HEADER_LEN_V2);
+  out.writeUInt32BE(crc32(payload), HEADER_LEN_V2 + payload.length);
+  return out;
+}
+
+/**
+ * Format 2's head CRC: over the header's format version, payload length and head length, then the
+ * head, so a read of the head alone also catches a damaged length.
+ */
+function headCrc(file: Buffer, head: Buffer): number {
+  return crc32(head, crc32(file.subarray(META_MAGIC.length, HEADER_LEN + 4)));
+}
+
+/**
+ * Format 1's bytes for `file` (what `encodeMeta` wrote before format 2). Kept for the tests that
+ * show files of format 1 are still read.
+ */
+export function encodeMetaV1(file: MetaFile): Buffer {
+  const v2 = encodeMeta(file);
+  const payload = v2.subarray(HEADER_LEN_V2, v2.length - TRAILER_LEN);
+  const out = Buffer.allocUnsafe(HEADER_LEN + payload.length + TRAILER_LEN);
+  META_MAGIC.copy(out, 0);
+  out.writeUInt16BE(1, META_MAGIC.length);
   out.writeUInt32BE(payload.length, META_MAGIC.length + 2);
   payload.copy(out, HEADER_LEN);
   out.writeUInt32BE(crc32(payload), HEADER_LEN + payload.length);
@@ -638,50 +679,87 @@ export interface PayloadDecoder {
   one(payload: Buffer, versionId?: string): ObjectVersion | undefined;
 }
 
-/** Readers by format version. A new format adds its reader here; old ones stay, with tests. */
-export const decoders: Readonly<Record<number, PayloadDecoder>> = {
-  1: {
-    all(payload) {
-      const r = new EnvelopeReader(payload);
-      const out: ObjectVersion[] = [];
-      const seen = new Set<string>();
-      let prev: EntryRef | undefined;
-      for (let i = 0; i < r.count; i++) {
-        const e = r.next();
-        if (seen.has(e.versionId)) corrupt(`version ${e.versionId} twice`);
-        if (prev && compareVersions(prev, e) >= 0) corrupt('versions out of order');
-        seen.add(e.versionId);
-        out.push(decodeEntry(e));
-        prev = e;
-      }
-      if (!r.done) corrupt('bytes after the last version');
-      return out;
-    },
-    one(payload, versionId) {
-      const r = new EnvelopeReader(payload);
-      for (let i = 0; i < r.count; i++) {
-        const e = r.next();
-        if (versionId === undefined || e.versionId === versionId) return decodeEntry(e);
-      }
-      return undefined;
-    },
+const format1: PayloadDecoder = {
+  all(payload) {
+    const r = new EnvelopeReader(payload);
+    const out: ObjectVersion[] = [];
+    const seen = new Set<string>();
+    let prev: EntryRef | undefined;
+    for (let i = 0; i < r.count; i++) {
+      const e = r.next();
+      if (seen.has(e.versionId)) corrupt(`version ${e.versionId} twice`);
+      if (prev && compareVersions(prev, e) >= 0) corrupt('versions out of order');
+      seen.add(e.versionId);
+      out.push(decodeEntry(e));
+      prev = e;
+    }
+    if (!r.done) corrupt('bytes after the last version');
+    return out;
+  },
+  one(payload, versionId) {
+    const r = new EnvelopeReader(payload);
+    for (let i = 0; i < r.count; i++) {
+      const e = r.next();
+      if (versionId === undefined || e.versionId === versionId) return decodeEntry(e);
+    }
+    return undefined;
   },
 };
 
-/** Checks magic, length and CRC; returns the format version's decoder and the payload. */
-function open(buf: Buffer): { decoder: PayloadDecoder; payload: Buffer } {
+/**
+ * Readers by format version. A new format adds its reader here; old ones stay, with tests. Format
+ * 2's payload is format 1's (only the file's header grew).
+ */
+export const decoders: Readonly<Record<number, PayloadDecoder>> = { 1: format1, 2: format1 };
+
+/** The header's fields; the payload's bounds; for format 2 the head's length and CRC. */
+function header(buf: Buffer): {
+  version: number;
+  decoder: PayloadDecoder;
+  start: number;
+  len: number;
+  headLen: number;
+  headCrc: number;
+} {
   if (buf.length < HEADER_LEN + TRAILER_LEN) corrupt(`${buf.length} bytes is too short`);
   if (!buf.subarray(0, META_MAGIC.length).equals(META_MAGIC)) corrupt('bad magic');
   const version = buf.readUInt16BE(META_MAGIC.length);
   const decoder = decoders[version];
   if (!decoder) corrupt(`unknown format version ${version}`);
   const len = buf.readUInt32BE(META_MAGIC.length + 2);
-  if (buf.length !== HEADER_LEN + len + TRAILER_LEN) {
-    corrupt(`payload of ${len} bytes in a file of ${buf.length}`);
+  if (version === 1) return { version, decoder, start: HEADER_LEN, len, headLen: 0, headCrc: 0 };
+  if (buf.length < HEADER_LEN_V2) corrupt(`${buf.length} bytes is too short`);
+  const headLen = buf.readUInt32BE(HEADER_LEN);
+  if (headLen > len) corrupt(`a head of ${headLen} bytes in a payload of ${len}`);
+  return { version, decoder, start: HEADER_LEN_V2, len, headLen, headCrc: buf.readUInt32BE(HEADER_LEN + 4) };
+}
+
+/** Checks magic, length and CRC; returns the format version's decoder and the payload. */
+function open(buf: Buffer): { decoder: PayloadDecoder; payload: Buffer } {
+  const h = header(buf);
+  if (buf.length !== h.start + h.len + TRAILER_LEN) {
+    corrupt(`payload of ${h.len} bytes in a file of ${buf.length}`);
   }
-  const payload = buf.subarray(HEADER_LEN, HEADER_LEN + len);
-  if (crc32(payload) !== buf.readUInt32BE(HEADER_LEN + len)) corrupt('checksum mismatch');
-  return { decoder, payload };
+  const payload = buf.subarray(h.start, h.start + h.len);
+  if (crc32(payload) !== buf.readUInt32BE(h.start + h.len)) corrupt('checksum mismatch');
+  if (h.version >= 2 && headCrc(buf, payload.subarray(0, h.headLen)) !== h.headCrc)
+    corrupt('head checksum mismatch');
+  return { decoder: h.decoder, payload };
+}
+
+/**
+ * How many bytes from the start of the file `buf` begins (a `readMetadata` head read, or the whole
+ * file) a read of the latest version needs: format 2's header and head, or all of a format 1 file.
+ * A `buf` that is the whole file needs no more than it has.
+ */
+export function metaLatestLength(buf: Buffer): number {
+  if (buf.length < HEADER_LEN_V2) return buf.length;
+  if (!buf.subarray(0, META_MAGIC.length).equals(META_MAGIC)) return buf.length;
+  const version = buf.readUInt16BE(META_MAGIC.length);
+  const len = buf.readUInt32BE(META_MAGIC.length + 2);
+  if (version === 1) return HEADER_LEN + len + TRAILER_LEN;
+  if (version !== 2) return buf.length;
+  return Math.min(HEADER_LEN_V2 + buf.readUInt32BE(HEADER_LEN), HEADER_LEN_V2 + len + TRAILER_LEN);
 }
 
 /** Every version of the file; `StorageError('FileCorrupt')` if anything is off. */
@@ -692,11 +770,57 @@ export function decodeMeta(buf: Buffer): MetaFile {
 
 /**
  * Only the latest version (no `versionId`) or the one asked for, decoding nothing else: the read
- * path of GET and HEAD. The whole file is still checked (magic, length, CRC). The result is marked
- * `partial` (it cannot be encoded back); `versions` is empty when the version is not there.
+ * path of GET and HEAD. The whole file is checked (magic, length, CRC); for the latest, `buf` may
+ * also be the start of a format 2 file holding its head (`metaLatestLength` bytes), and then the
+ * head's own CRC is what is checked. The result is marked `partial` (it cannot be encoded back);
+ * `versions` is empty when the version is not there.
  */
 export function decodeMetaVersion(buf: Buffer, versionId?: string): MetaFile {
+  if (versionId === undefined) {
+    const h = header(buf);
+    if (h.version >= 2 && buf.length !== h.start + h.len + TRAILER_LEN) {
+      if (buf.length < h.start + h.headLen)
+        corrupt(`the head needs ${h.start + h.headLen} bytes, ${buf.length} read`);
+      const head = buf.subarray(h.start, h.start + h.headLen);
+      if (headCrc(buf, head) !== h.headCrc) corrupt('head checksum mismatch');
+      const v = h.len === 0 ? undefined : h.decoder.one(head);
+      return { versions: v ? [v] : [], partial: true };
+    }
+  }
   const { decoder, payload } = open(buf);
   const v = decoder.one(payload, versionId);
   return { versions: v ? [v] : [], partial: true };
+}
+
+/** A version's header, read without decoding its body. */
+export interface VersionHead {
+  type: 'object' | 'deleteMarker';
+  versionId: string;
+  modTime: number;
+}
+
+/**
+ * The file's versions as headers (newest first), each body decoded only when asked for: what
+ * ListObjectVersions reads, so a page deep into a key with many versions decodes only its own.
+ */
+export interface MetaIndex {
+  heads: VersionHead[];
+  version(i: number): ObjectVersion;
+}
+
+export function indexMeta(buf: Buffer): MetaIndex {
+  const { payload } = open(buf);
+  const r = new EnvelopeReader(payload);
+  const refs: EntryRef[] = [];
+  const heads: VersionHead[] = [];
+  for (let i = 0; i < r.count; i++) {
+    const e = r.next();
+    refs.push(e);
+    heads.push({
+      type: e.type === TYPE_DELETE_MARKER ? 'deleteMarker' : 'object',
+      versionId: e.versionId,
+      modTime: e.modTime,
+    });
+  }
+  return { heads, version: (i) => decodeEntry(refs[i]!) };
 }

@@ -35,6 +35,7 @@ import { BatchReader, BodyTooLarge } from './batches';
 import { BATCH_BLOCKS, type ErasureSet, toObjectError } from './ErasureSet';
 import {
   type BitrotAlgorithm,
+  type LockRetention,
   NULL_VERSION_ID,
   newDataDir,
   type ObjectDataVersion,
@@ -86,6 +87,9 @@ export interface UploadOptions {
   /** The checksum every part carries (computed for each), and how completion combines them. */
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  /** S3 Object Lock retention (retain-until in ms since the epoch) and legal hold for the object. */
+  lockRetention?: LockRetention;
+  legalHold?: boolean;
 }
 
 const CHECKSUM_ALGORITHMS: readonly string[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
@@ -183,6 +187,8 @@ export function encodeUploadMeta(u: UploadMeta): Buffer {
   if (u.opts.versioned !== undefined) opts.versioned = u.opts.versioned;
   if (u.opts.checksumAlgorithm !== undefined) opts.checksumAlgorithm = u.opts.checksumAlgorithm;
   if (u.opts.checksumType !== undefined) opts.checksumType = u.opts.checksumType;
+  if (u.opts.lockRetention !== undefined) opts.lockRetention = u.opts.lockRetention;
+  if (u.opts.legalHold !== undefined) opts.legalHold = u.opts.legalHold;
   return Buffer.from(
     JSON.stringify({
       version: MULTIPART_FORMAT_VERSION,
@@ -227,6 +233,21 @@ const uploadReaders: Readonly<Record<number, (o: Record<string, unknown>) => Upl
       if (opts.checksumType !== 'COMPOSITE' && opts.checksumType !== 'FULL_OBJECT')
         corrupt('upload.meta: checksum type');
       uo.checksumType = opts.checksumType;
+    }
+    if (opts.lockRetention !== undefined) {
+      const lr = opts.lockRetention as { mode?: unknown; retainUntil?: unknown } | null;
+      if (
+        typeof lr !== 'object' ||
+        lr === null ||
+        (lr.mode !== 'GOVERNANCE' && lr.mode !== 'COMPLIANCE') ||
+        !isUint(lr.retainUntil)
+      )
+        corrupt('upload.meta: lock retention');
+      uo.lockRetention = { mode: lr.mode, retainUntil: lr.retainUntil };
+    }
+    if (opts.legalHold !== undefined) {
+      if (typeof opts.legalHold !== 'boolean') corrupt('upload.meta: legal hold');
+      uo.legalHold = opts.legalHold;
     }
     for (const h of CONTENT_HEADERS) {
       const v = opts[h];
@@ -555,6 +576,13 @@ export class Multipart {
       uo.checksumAlgorithm = opts.checksumAlgorithm;
       uo.checksumType = opts.checksumType ?? 'COMPOSITE';
     }
+    if (opts.lockRetention !== undefined) {
+      uo.lockRetention = {
+        mode: opts.lockRetention.mode,
+        retainUntil: opts.lockRetention.retainUntil.getTime(),
+      };
+    }
+    if (opts.legalHold !== undefined) uo.legalHold = opts.legalHold;
     for (const h of CONTENT_HEADERS) if (opts[h] !== undefined) uo[h] = opts[h];
     const upload: UploadMeta = {
       bucket,
@@ -937,7 +965,7 @@ export class Multipart {
     key: string,
     uploadId: string,
     parts: CompletePart[],
-    opts: { versioned?: boolean } = {},
+    opts: { versioned?: boolean; defaultRetention?: ObjectInfo['lockRetention'] } = {},
   ): Promise<ObjectInfo> {
     this.checkUploadId(bucket, key, uploadId);
     if (parts.length === 0)
@@ -1051,6 +1079,12 @@ export class Multipart {
         modTime: p.modTime,
       }));
       const versionId = versioned ? versionIdNew() : NULL_VERSION_ID;
+      // S3 Object Lock: the upload's own retention, else the bucket's default as of now.
+      const lockRetention: LockRetention | undefined =
+        o.lockRetention ??
+        (opts.defaultRetention
+          ? { mode: opts.defaultRetention.mode, retainUntil: opts.defaultRetention.retainUntil.getTime() }
+          : undefined);
       const versionOf = (i: number): ObjectDataVersion => {
         const v: ObjectDataVersion = {
           type: 'object',
@@ -1075,6 +1109,8 @@ export class Multipart {
           },
         };
         for (const h of CONTENT_HEADERS) if (o[h] !== undefined) v[h] = o[h];
+        if (lockRetention) v.lockRetention = lockRetention;
+        if (o.legalHold !== undefined) v.legalHold = o.legalHold;
         return v;
       };
       const version = await this.set.commitHeld(

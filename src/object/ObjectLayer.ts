@@ -14,12 +14,17 @@ import type {
   GetObjectResult,
   ListObjectsOptions,
   ListObjectsResult,
+  ListObjectVersionsOptions,
+  ListObjectVersionsResult,
+  LockRetention,
   MultipartUploadInfo,
   NewMultipartUploadOptions,
   ObjectInfo,
+  ObjectMetadataUpdate,
   PartInfo,
   PartOptions,
   PutObjectOptions,
+  UpdateMetadataOptions,
 } from './types';
 
 export type Body = Readable | AsyncIterable<Buffer>;
@@ -37,26 +42,19 @@ export interface ObjectLayer {
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
   /** Deletes a version, or writes a delete marker (versioned without a version id). */
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<ObjectInfo>;
-  /** Replaces the stored metadata (user metadata, content headers, tags) of one version, in place. */
+  /**
+   * Replaces the stored metadata (user metadata, content headers, tags, Object Lock retention and
+   * legal hold) of one version, in place; `opts.precondition` may refuse it under the key's lock.
+   */
   updateObjectMetadata(
     bucket: string,
     key: string,
-    update: Partial<
-      Pick<
-        ObjectInfo,
-        | 'userMetadata'
-        | 'tags'
-        | 'contentType'
-        | 'contentEncoding'
-        | 'contentDisposition'
-        | 'contentLanguage'
-        | 'cacheControl'
-        | 'expires'
-      >
-    >,
-    opts?: { versionId?: string },
+    update: ObjectMetadataUpdate,
+    opts?: UpdateMetadataOptions,
   ): Promise<ObjectInfo>;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
+  /** Every version and delete marker of the keys, a page at a time (ListObjectVersions). */
+  listObjectVersions(bucket: string, opts?: ListObjectVersionsOptions): Promise<ListObjectVersionsResult>;
 
   newMultipartUpload(bucket: string, key: string, opts: NewMultipartUploadOptions): Promise<string>;
   putObjectPart(
@@ -78,13 +76,16 @@ export interface ObjectLayer {
     opts?: { prefix?: string; afterKey?: string; afterUploadId?: string; maxUploads?: number },
   ): Promise<{ uploads: MultipartUploadInfo[]; isTruncated: boolean }>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
-  /** Writes the object's metadata listing the parts; part data is moved, never copied. */
+  /**
+   * Writes the object's metadata listing the parts; part data is moved, never copied.
+   * `defaultRetention` is the Object Lock retention the object gets if the upload named none.
+   */
   completeMultipartUpload(
     bucket: string,
     key: string,
     uploadId: string,
     parts: CompletePart[],
-    opts?: { versioned?: boolean },
+    opts?: { versioned?: boolean; defaultRetention?: LockRetention },
   ): Promise<ObjectInfo>;
 
   /** Finishes in-flight work and stops background tasks. */

@@ -25,6 +25,7 @@ export const ObjectErrorCodes = [
   'BadDigest', // Content-MD5 (or a checksum) does not match the body
   'StorageFull',
   'OperationTimedOut',
+  'ObjectLocked', // S3 Object Lock: the version is under retention or legal hold
 ] as const;
 
 export type ObjectErrorCode = (typeof ObjectErrorCodes)[number];

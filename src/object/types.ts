@@ -53,6 +53,16 @@ export interface ObjectInfo extends ContentHeaders {
   parts: PartInfo[];
   /** Checksums given or computed at upload (`CRC32`, `CRC32C`, `SHA1`, `SHA256`, `CRC64NVME`), base64. */
   checksums: Record<string, string>;
+  /** S3 Object Lock retention of this version, when it has one (possibly expired). */
+  lockRetention?: LockRetention;
+  /** S3 Object Lock legal hold: set (true) or released (false); absent when never set. */
+  legalHold?: boolean;
+}
+
+/** S3 Object Lock retention: the mode, and until when the version is kept. */
+export interface LockRetention {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  retainUntil: Date;
 }
 
 export interface BucketInfo {
@@ -68,6 +78,9 @@ export interface PutObjectOptions extends ContentHeaders {
   storageClass?: 'STANDARD' | 'REDUCED_REDUNDANCY';
   /** Create a new version (versioning Enabled) instead of replacing the null version. */
   versioned?: boolean;
+  /** S3 Object Lock retention and legal hold the new version starts with. */
+  lockRetention?: LockRetention;
+  legalHold?: boolean;
   /** Hex MD5 the body must have (Content-MD5), checked before the write commits. */
   expectedMd5?: string;
   checksums?: Record<string, string>;
@@ -106,6 +119,44 @@ export interface DeleteObjectOptions {
   versionId?: string;
   /** Versioning Enabled: a delete without a version id writes a delete marker. */
   versioned?: boolean;
+  /**
+   * Versioning Suspended: a delete without a version id writes a delete marker whose version id is
+   * `null`, replacing the null version (its data is removed); other versions stay.
+   */
+  suspended?: boolean;
+  /**
+   * S3 Object Lock: delete a version under an unexpired GOVERNANCE retention (the caller was allowed
+   * `s3:BypassGovernanceRetention` and asked to). Never a legal hold nor COMPLIANCE.
+   */
+  bypassGovernance?: boolean;
+}
+
+/** What `updateObjectMetadata` can change on one version, in place. */
+export type ObjectMetadataUpdate = Partial<
+  Pick<
+    ObjectInfo,
+    | 'userMetadata'
+    | 'tags'
+    | 'contentType'
+    | 'contentEncoding'
+    | 'contentDisposition'
+    | 'contentLanguage'
+    | 'cacheControl'
+    | 'expires'
+    | 'legalHold'
+  >
+> & {
+  /** The new S3 Object Lock retention; `null` removes it. */
+  lockRetention?: LockRetention | null;
+};
+
+export interface UpdateMetadataOptions {
+  versionId?: string;
+  /**
+   * Run under the key's write lock with the version as it is before the update; what it throws
+   * refuses the update (S3 Object Lock's "a retention cannot be shortened", checked atomically).
+   */
+  precondition?: (current: ObjectInfo) => void;
 }
 
 export interface ListObjectsOptions {
@@ -123,6 +174,30 @@ export interface ListObjectsResult {
   isTruncated: boolean;
   /** The last key or prefix returned, for the next page's `after`. */
   nextAfter?: string;
+}
+
+export interface ListObjectVersionsOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** Keys after this one; with `versionIdMarker`, first the versions of this key after that one. */
+  keyMarker?: string;
+  /** A version of `keyMarker`: the page resumes with the versions older than it. */
+  versionIdMarker?: string;
+  /** At most this many versions, delete markers and prefixes together (S3: 1000). */
+  maxKeys?: number;
+}
+
+export interface ListObjectVersionsResult {
+  /**
+   * Versions and delete markers (`deleteMarker`), by key ascending and newest first within a key;
+   * `isLatest` on each key's latest.
+   */
+  versions: ObjectInfo[];
+  prefixes: string[];
+  isTruncated: boolean;
+  /** Where the next page starts (the last entry returned), when truncated. */
+  nextKeyMarker?: string;
+  nextVersionIdMarker?: string;
 }
 
 /** S3's checksum types: of the whole object, or of the parts' checksums (`-N`). */

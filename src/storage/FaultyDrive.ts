@@ -186,9 +186,9 @@ export class FaultyDrive implements StorageAPI {
     return this.inner.statFile(volume, path);
   }
 
-  async readMetadata(volume: string, path: string): Promise<Buffer> {
+  async readMetadata(volume: string, path: string, opts?: { head?: number }): Promise<Buffer> {
     await this.enter('readMetadata');
-    return this.inner.readMetadata(volume, path);
+    return this.inner.readMetadata(volume, path, opts);
   }
 
   async writeMetadata(volume: string, path: string, data: Buffer): Promise<void> {

@@ -550,10 +550,28 @@ export class LocalDrive implements StorageAPI {
 
   // --- metadata and commit -----------------------------------------------------------------------
 
-  async readMetadata(volume: string, rel: string): Promise<Buffer> {
+  async readMetadata(volume: string, rel: string, opts: { head?: number } = {}): Promise<Buffer> {
     assertVolumeName(volume);
     assertEntryPath(rel);
-    return this.readAll(volume, `${rel}/${META_FILE}`);
+    const file = `${rel}/${META_FILE}`;
+    if (opts.head === undefined) return this.readAll(volume, file);
+    checkRange(0, opts.head);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await fsp.open(this.abs(volume, file), 'r');
+      const buf = Buffer.allocUnsafe(Math.min(opts.head, (await fh.stat()).size));
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done < buf.length ? buf.subarray(0, done) : buf;
+    } catch (e) {
+      return await this.fail(e, 'read', volume, file);
+    } finally {
+      await fh?.close().catch(() => {});
+    }
   }
 
   async writeMetadata(volume: string, rel: string, data: Buffer): Promise<void> {

@@ -93,8 +93,12 @@ export interface StorageAPI {
   statFile(volume: string, path: string): Promise<{ size: number; modTime: Date }>;
 
   // --- object metadata and commit --------------------------------------------------------------
-  /** The object's metadata file (`<path>/cairn.meta`); `FileNotFound` when there is none. */
-  readMetadata(volume: string, path: string): Promise<Buffer>;
+  /**
+   * The object's metadata file (`<path>/cairn.meta`); `FileNotFound` when there is none. With `head`,
+   * at most that many bytes from its start (all of it when it is shorter): the latest version of a
+   * key with many versions is read without the rest (`docs/format.md`).
+   */
+  readMetadata(volume: string, path: string, opts?: { head?: number }): Promise<Buffer>;
   /** Writes the object's metadata file atomically (as `writeAll`). */
   writeMetadata(volume: string, path: string, data: Buffer): Promise<void>;
   /**

@@ -11,7 +11,8 @@ import type { ObjectInfo } from '../../object/types';
 import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { completeMultipartUploadResult, parseCompleteMultipartUpload, XML_LIMITS } from '../xml';
-import { bucketVersioned, objectUrl } from './multipartCommon';
+import { getBucketVersioning, getObjectLockConfig, versionHeader } from './bucketState';
+import { objectUrl } from './multipartCommon';
 import {
   checksumResponseHeaders,
   checkWriteConditions,
@@ -19,6 +20,7 @@ import {
   storedChecksums,
   toOpError,
 } from './objectCommon';
+import { defaultRetentionOf } from './objectLock';
 
 export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx) => {
   const { bucket, key, params } = ctx.route;
@@ -33,20 +35,25 @@ export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx
   // Conditional writes (If-None-Match: *, If-Match) against the object as it is now.
   await checkWriteConditions(ctx, bucket, key);
 
+  const versioning = await getBucketVersioning(ctx, bucket);
   let info: ObjectInfo;
   try {
+    // Object Lock: the bucket's default retention, from now, for an upload that named none.
+    const defaultRetention = defaultRetentionOf(await getObjectLockConfig(ctx, bucket), new Date());
     info = await ctx.objects.completeMultipartUpload(
       bucket,
       key,
       params.uploadId,
       parts.map((p) => ({ number: p.partNumber, etag: p.etag, checksums: p.checksums })),
-      { versioned: await bucketVersioned(ctx, bucket) },
+      { versioned: versioning === 'Enabled', ...(defaultRetention ? { defaultRetention } : {}) },
     );
   } catch (e) {
     throw toOpError(e, ctx.signal);
   }
-  const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/xml',
+    ...versionHeader(versioning, info.versionId),
+  };
   return {
     status: 200,
     headers,

@@ -18,6 +18,7 @@ import {
   parseCopySource,
 } from '../headers';
 import { copyObjectResult } from '../xml';
+import { getBucketVersioning, type VersioningState, versionHeader } from './bucketState';
 import {
   checkKey,
   checksumTypeOf,
@@ -30,7 +31,9 @@ import {
   storedChecksums,
   tagsFromHeader,
   toOpError,
+  versionOpts,
 } from './objectCommon';
+import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 
 const SELF_COPY =
   "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.";
@@ -49,18 +52,24 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
   // Everything the request itself can be refused for, before any I/O.
   const requested = replaceMeta ? metadataFromHeaders(h) : undefined;
   const requestedTags = replaceTags ? tagsFromHeader(h) : undefined;
-  const srcOpts: GetObjectOptions = src.versionId !== undefined ? { versionId: src.versionId } : {};
+  // Object Lock: the copy gets the request's lock (or the bucket's default), never the source's.
+  const lock = parseLockHeaders(h);
+  const srcOpts: GetObjectOptions = versionOpts(src.versionId, 'x-amz-copy-source');
+  const versioning = await getBucketVersioning(ctx, bucket);
+  const srcVersioning = src.bucket === bucket ? versioning : await getBucketVersioning(ctx, src.bucket);
+  const states = { versioning, srcVersioning };
 
   if (src.bucket === bucket && src.key === key) {
     const info = await ctx.objects.getObjectInfo(bucket, key, srcOpts).catch((e) => {
-      throw toOpError(e);
+      throw copySourceError(e);
     });
     checkSource(h, info);
     const newClass = sc !== undefined && sc !== info.storageClass;
     const newChecksum = algorithm !== undefined && storedChecksums(info)[algorithm] === undefined;
     if (!replaceMeta && !newClass && !newChecksum)
       throw new S3Error('InvalidRequest', { message: SELF_COPY });
-    if (!newClass && !newChecksum && info.isLatest) {
+    // In place only where the copy replaces what it copies: a versioned bucket makes a new version.
+    if (!newClass && !newChecksum && info.isLatest && versioning === undefined) {
       const meta = requested ?? metadataOf(info);
       const updated = await ctx.objects
         .updateObjectMetadata(
@@ -81,13 +90,14 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
         .catch((e) => {
           throw toOpError(e);
         });
-      return result(updated, info);
+      return result(updated, info, states);
     }
   }
 
+  const lockOpts = await lockOptionsForWrite(ctx, bucket, lock);
   await checkWriteConditions(ctx, bucket, key);
   const r = await ctx.objects.getObject(src.bucket, src.key, srcOpts).catch((e) => {
-    throw toOpError(e);
+    throw copySourceError(e);
   });
   let info: ObjectInfo;
   try {
@@ -107,19 +117,34 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
       ...(requested ?? metadataOf(source)),
       tags: requestedTags ?? source.tags,
       storageClass: sc ?? source.storageClass,
+      ...lockOpts,
       checksumAlgorithms: [alg],
       // The source's own whole-object checksum, checked on the copy: end to end, nothing rotted.
       ...(sourceValue !== undefined && !isMultipart(source) && checksumTypeOf(sourceValue) === 'FULL_OBJECT'
         ? { expectedChecksums: { [alg]: sourceValue } }
         : {}),
     };
+    opts.versioned = versioning === 'Enabled';
     info = await ctx.objects.putObject(bucket, key, r.stream as Readable, opts);
   } catch (e) {
     (r.stream as Readable).destroy?.();
     throw toOpError(e, ctx.signal);
   }
-  return result(info, r.info);
+  return result(info, r.info, states);
 };
+
+/**
+ * A source that cannot be read, as the S3 error: AWS refuses a copy naming a delete marker by
+ * version id as InvalidRequest (400), where a GET of it would be 405.
+ */
+export function copySourceError(e: unknown): S3Error {
+  const err = toOpError(e);
+  if (err.code !== 'MethodNotAllowed') return err;
+  return new S3Error('InvalidRequest', {
+    message: 'The source of a copy request may not specifically refer to a delete marker by version id.',
+    cause: e,
+  });
+}
 
 /** `x-amz-checksum-algorithm`: the checksum the copy gets (the source's, or CRC64NVME, otherwise). */
 function requestedAlgorithm(h: Headers): ChecksumAlgorithm | undefined {
@@ -173,12 +198,19 @@ function metadataOf(info: ObjectInfo): Metadata {
   return m;
 }
 
-function result(info: ObjectInfo, source: ObjectInfo) {
+function result(
+  info: ObjectInfo,
+  source: ObjectInfo,
+  states: { versioning: VersioningState; srcVersioning: VersioningState },
+) {
   const sums = storedChecksums(info);
   const first = Object.values(sums)[0];
-  const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
-  if (source.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.versionId;
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/xml',
+    ...versionHeader(states.versioning, info.versionId),
+  };
+  const src = versionHeader(states.srcVersioning, source.versionId)['x-amz-version-id'];
+  if (src !== undefined) headers['x-amz-copy-source-version-id'] = src;
   return {
     status: 200,
     headers,

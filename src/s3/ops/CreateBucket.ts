@@ -7,6 +7,8 @@
  * InvalidLocationConstraint. **Differs from AWS**: no constraint always means this server's region
  * (AWS requires one outside us-east-1; MinIO does not, and its clients rely on that), and
  * `us-east-1` spelled out on a us-east-1 server is accepted (AWS refuses it there).
+ * `x-amz-bucket-object-lock-enabled: true` creates the bucket with Object Lock (no default retention)
+ * and its versioning Enabled.
  */
 import type { Op } from '../context';
 import { S3Error } from '../errors';
@@ -14,6 +16,7 @@ import { header } from '../headers';
 import { bucketNameValid } from '../router';
 import { parseCreateBucketConfiguration, XML_LIMITS } from '../xml';
 import { readSmallBody, removeBucketConfigs } from './bucketCommon';
+import { encodeObjectLockConfig, OBJECT_LOCK_CONFIG, setBucketVersioning } from './bucketState';
 
 /** AWS region names (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`...) and the legacy `EU`. */
 const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}|EU)$/;
@@ -35,13 +38,16 @@ export const CreateBucket: Op<'CreateBucket'> = async (ctx) => {
       fields: { LocationConstraint: lc },
     });
   }
-  // Object Lock is not there yet: a bucket created "with lock" would silently not be immutable.
-  if (header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true') {
-    throw new S3Error('NotImplemented', { message: 'Object Lock is not supported yet.' });
-  }
+  const objectLock = header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true';
 
   await ctx.objects.makeBucket(bucket);
   // Settings left behind by a delete that crashed halfway must not come back with the new bucket.
   await removeBucketConfigs(ctx.bucketConfig, bucket);
+  if (objectLock) {
+    // AWS: Object Lock turns versioning on for good. Versioning first: a crash between the two leaves
+    // a versioned bucket without lock, never a lock bucket that does not keep versions.
+    await setBucketVersioning(ctx, bucket, 'Enabled');
+    await ctx.bucketConfig.put(bucket, OBJECT_LOCK_CONFIG, encodeObjectLockConfig({ enabled: true }));
+  }
   return { status: 200, headers: { Location: `/${bucket}`, 'Content-Length': 0 } };
 };

@@ -10,6 +10,7 @@ import { S3Error } from '../errors';
 import { checksumAlgorithm, checksumType, header, storageClass } from '../headers';
 import { initiateMultipartUploadResult } from '../xml';
 import { checkKey, metadataFromHeaders, tagsFromHeader } from './objectCommon';
+import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 
 export const CreateMultipartUpload: Op<'CreateMultipartUpload'> = async (ctx) => {
   const { bucket, key } = ctx.route;
@@ -53,6 +54,11 @@ export const CreateMultipartUpload: Op<'CreateMultipartUpload'> = async (ctx) =>
     opts.checksumAlgorithm = algorithm;
     opts.checksumType = effectiveType;
   }
+  // Object Lock headers are kept with the upload; the bucket's default retention is applied at completion.
+  Object.assign(
+    opts,
+    await lockOptionsForWrite(ctx, bucket, parseLockHeaders(h), { defaultRetention: false }),
+  );
   const uploadId = await ctx.objects.newMultipartUpload(bucket, key, opts);
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
   if (algorithm !== undefined) {

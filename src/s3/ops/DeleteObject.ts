@@ -3,15 +3,23 @@
  * makes the delete conditional on the current ETag (412 otherwise, 404 when there is no object).
  */
 import { isObjectError } from '../../object/errors';
-import type { DeleteObjectOptions } from '../../object/types';
+import type { DeleteObjectOptions, ObjectInfo } from '../../object/types';
 import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { header, parseEtagList, unquoteEtag } from '../headers';
-import { deleteIdempotent, toOpError } from './objectCommon';
+import { getBucketVersioning, type VersioningState } from './bucketState';
+import { deleteIdempotent, toOpError, versionOpts } from './objectCommon';
+import { bypassGovernance } from './objectLock';
 
 export const DeleteObject: Op<'DeleteObject'> = async (ctx) => {
   const { bucket, key, params } = ctx.route;
-  const opts: DeleteObjectOptions = params.versionId !== undefined ? { versionId: params.versionId } : {};
+  const opts: DeleteObjectOptions = versionOpts(params.versionId);
+  const versioning = await getBucketVersioning(ctx, bucket);
+  if (versioning === 'Enabled') opts.versioned = true;
+  if (versioning === 'Suspended') opts.suspended = true;
+  // Object Lock: a locked version is refused by the object layer (AccessDenied), unless this bypasses
+  // its GOVERNANCE retention.
+  if (await bypassGovernance(ctx, key)) opts.bypassGovernance = true;
   const ifMatch = header(ctx.headers, 'if-match');
   if (ifMatch !== undefined) {
     const current = await ctx.objects.getObjectInfo(bucket, key, opts).catch((e) => {
@@ -24,10 +32,26 @@ export const DeleteObject: Op<'DeleteObject'> = async (ctx) => {
     }
   }
   const info = await deleteIdempotent(ctx.objects, bucket, key, opts);
-  const headers: Record<string, string> = {};
-  // Unversioned buckets answer with neither header; a version asked for by id is named back.
-  if (params.versionId !== undefined) headers['x-amz-version-id'] = params.versionId;
-  else if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
-  if (info.deleteMarker && info.versionId !== 'null') headers['x-amz-delete-marker'] = 'true';
-  return { status: 204, headers };
+  return { status: 204, headers: deleteHeaders(versioning, params.versionId, info) };
 };
+
+/**
+ * What a delete answers with (DeleteObject's headers; DeleteObjects' entries say the same). By id:
+ * the id, and whether what was removed was a delete marker. Without: in a versioned bucket (Enabled
+ * or Suspended) the marker written, by id (`null` when Suspended); in an unversioned one, nothing.
+ */
+export function deleteHeaders(
+  versioning: VersioningState,
+  versionId: string | undefined,
+  info: ObjectInfo,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (versionId !== undefined) {
+    headers['x-amz-version-id'] = versionId;
+    if (info.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  } else if (versioning) {
+    headers['x-amz-version-id'] = info.versionId;
+    headers['x-amz-delete-marker'] = 'true';
+  }
+  return headers;
+}

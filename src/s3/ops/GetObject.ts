@@ -7,9 +7,10 @@ import type { Readable } from 'node:stream';
 import { isObjectError } from '../../object/errors';
 import type { GetObjectOptions, ObjectInfo, Range } from '../../object/types';
 import type { Op, ReqCtx, S3Response } from '../context';
-import { S3Error } from '../errors';
+import { isS3Error, S3Error } from '../errors';
 import { type ByteRangeSpec, contentRange, header, parseRange, resolveRange } from '../headers';
 import type { ResponseHeaderOverrides, RouteOf } from '../router';
+import { getBucketVersioning } from './bucketState';
 import {
   checksumResponseHeaders,
   conditionResponse,
@@ -17,17 +18,42 @@ import {
   isMultipart,
   objectHeaders,
   toOpError,
+  versionOpts,
 } from './objectCommon';
+import { lockResponseHeaders } from './objectLock';
 
 type ReadRoute = RouteOf<'GetObject'> | RouteOf<'HeadObject'>;
 
 export const GetObject: Op<'GetObject'> = (ctx) => readObject(ctx, false);
 
+/**
+ * GetObject or HeadObject. AWS names the method refused on a delete marker read by version id
+ * (405, `<Method>`), and answers the null version by name once the bucket's versioning is set.
+ */
+export async function readObject(ctx: ReqCtx<ReadRoute>, head: boolean): Promise<S3Response> {
+  const versioning = await getBucketVersioning(ctx, ctx.route.bucket);
+  try {
+    const r = await readVersion(ctx, head);
+    if (versioning && r.status !== undefined && r.status < 300 && r.headers) {
+      const version = r.headers['x-amz-version-id'];
+      if (version === undefined) r.headers['x-amz-version-id'] = 'null';
+    }
+    return r;
+  } catch (e) {
+    if (isS3Error(e, 'MethodNotAllowed') && e.fields.Method === undefined) {
+      const { ResourceType, ...rest } = e.fields;
+      for (const k of Object.keys(e.fields)) delete e.fields[k];
+      Object.assign(e.fields, rest, { Method: ctx.method }, ResourceType ? { ResourceType } : {});
+    }
+    throw e;
+  }
+}
+
 /** How many times a read retries when the object changes between its metadata read and its data read. */
 const READ_ATTEMPTS = 3;
 
 /** GetObject, or with `head` HeadObject: the same headers and status, without the bytes. */
-export async function readObject(ctx: ReqCtx<ReadRoute>, head: boolean): Promise<S3Response> {
+async function readVersion(ctx: ReqCtx<ReadRoute>, head: boolean): Promise<S3Response> {
   const { bucket, key, params } = ctx.route;
   const overrides = params.responseHeaders;
   if (Object.keys(overrides).length > 0 && ctx.identity.anonymous) {
@@ -43,7 +69,7 @@ export async function readObject(ctx: ReqCtx<ReadRoute>, head: boolean): Promise
       message: 'Cannot specify both Range header and partNumber query parameter',
     });
   }
-  const opts: GetObjectOptions = params.versionId !== undefined ? { versionId: params.versionId } : {};
+  const opts: GetObjectOptions = versionOpts(params.versionId);
 
   // A GET that needs neither the size nor the parts first (no suffix range, no part number): one
   // read of the metadata, conditions checked on what it returns before any byte is read.
@@ -151,7 +177,7 @@ function respond(
   overrides: ResponseHeaderOverrides,
   partNumber: number | undefined,
 ): S3Response {
-  const headers = objectHeaders(info);
+  const headers = { ...objectHeaders(info), ...lockResponseHeaders(info) };
   for (const [field, name] of Object.entries(OVERRIDES)) {
     const v = overrides[field as keyof ResponseHeaderOverrides];
     if (v !== undefined) headers[name] = headerValue(v);

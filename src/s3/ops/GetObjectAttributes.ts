@@ -8,7 +8,8 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { formatHttpDate, header } from '../headers';
 import { renderXml, type XmlObject } from '../xml';
-import { checksumTypeOf, isMultipart, storedChecksums, toOpError } from './objectCommon';
+import { getBucketVersioning, versionHeader } from './bucketState';
+import { checksumTypeOf, isMultipart, storedChecksums, toOpError, versionOpts } from './objectCommon';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
@@ -54,11 +55,9 @@ export const GetObjectAttributes: Op<'GetObjectAttributes'> = async (ctx) => {
   );
   const marker = nonNegative(header(ctx.headers, 'x-amz-part-number-marker'), 'part-number-marker', 0);
 
-  const info = await ctx.objects
-    .getObjectInfo(bucket, key, params.versionId !== undefined ? { versionId: params.versionId } : {})
-    .catch((e) => {
-      throw toOpError(e);
-    });
+  const info = await ctx.objects.getObjectInfo(bucket, key, versionOpts(params.versionId)).catch((e) => {
+    throw toOpError(e);
+  });
 
   const doc: XmlObject = {};
   // AWS writes this ETag without quotes, unlike everywhere else.
@@ -97,6 +96,6 @@ export const GetObjectAttributes: Op<'GetObjectAttributes'> = async (ctx) => {
     'Content-Type': 'application/xml',
     'Last-Modified': formatHttpDate(info.modTime),
   };
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  Object.assign(headers, versionHeader(await getBucketVersioning(ctx, bucket), info.versionId));
   return { status: 200, headers, body: renderXml('GetObjectAttributesResponse', doc) };
 };

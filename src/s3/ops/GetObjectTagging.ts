@@ -1,17 +1,16 @@
 /** GetObjectTagging (`GET /{bucket}/{key}?tagging`): the object's tag set, empty when it has none. */
 import type { Op } from '../context';
 import { tagging } from '../xml';
-import { toOpError } from './objectCommon';
+import { getBucketVersioning, versionHeader } from './bucketState';
+import { toOpError, versionOpts } from './objectCommon';
 
 export const GetObjectTagging: Op<'GetObjectTagging'> = async (ctx) => {
   const { bucket, key, params } = ctx.route;
-  const info = await ctx.objects
-    .getObjectInfo(bucket, key, params.versionId !== undefined ? { versionId: params.versionId } : {})
-    .catch((e) => {
-      throw toOpError(e);
-    });
+  const info = await ctx.objects.getObjectInfo(bucket, key, versionOpts(params.versionId)).catch((e) => {
+    throw toOpError(e);
+  });
   const tags = [...new URLSearchParams(info.tags)].map(([k, value]) => ({ key: k, value }));
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  Object.assign(headers, versionHeader(await getBucketVersioning(ctx, bucket), info.versionId));
   return { status: 200, headers, body: tagging(tags) };
 };

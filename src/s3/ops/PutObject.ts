@@ -8,6 +8,7 @@
 import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { quoteEtag } from '../headers';
+import { getBucketVersioning, versionHeader } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -21,6 +22,7 @@ import {
   takeBody,
   toOpError,
 } from './objectCommon';
+import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 
 export const PutObject: Op<'PutObject'> = async (ctx) => {
   const { bucket, key } = ctx.route;
@@ -32,6 +34,7 @@ export const PutObject: Op<'PutObject'> = async (ctx) => {
     throw new S3Error('EntityTooLarge', { fields: { ProposedSize: size, MaxSizeAllowed: MAX_PUT_SIZE } });
   }
   const sc = storageClass(ctx.headers);
+  const lock = parseLockHeaders(ctx.headers);
   const opts = {
     size,
     ...metadataFromHeaders(ctx.headers),
@@ -41,11 +44,18 @@ export const PutObject: Op<'PutObject'> = async (ctx) => {
     ...checksumOptions(ctx),
   };
   const body = takeBody(ctx);
+  Object.assign(opts, await lockOptionsForWrite(ctx, bucket, lock, { requireChecksum: true }));
   await checkWriteConditions(ctx, bucket, key);
-  const info = await ctx.objects.putObject(bucket, key, body, opts).catch((e) => {
-    throw toOpError(e, ctx.signal);
-  });
-  const headers: Record<string, string> = { ETag: quoteEtag(info.etag), ...checksumResponseHeaders(info) };
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  const versioning = await getBucketVersioning(ctx, bucket);
+  const info = await ctx.objects
+    .putObject(bucket, key, body, { ...opts, versioned: versioning === 'Enabled' })
+    .catch((e) => {
+      throw toOpError(e, ctx.signal);
+    });
+  const headers: Record<string, string> = {
+    ETag: quoteEtag(info.etag),
+    ...checksumResponseHeaders(info),
+    ...versionHeader(versioning, info.versionId),
+  };
   return { status: 200, headers };
 };

@@ -6,7 +6,8 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { formatTags } from '../headers';
 import { parseTagging, XML_LIMITS } from '../xml';
-import { readBody, toOpError, verifyBody } from './objectCommon';
+import { getBucketVersioning, versionHeader } from './bucketState';
+import { readBody, toOpError, verifyBody, versionOpts } from './objectCommon';
 
 export const PutObjectTagging: Op<'PutObjectTagging'> = async (ctx) => {
   const { bucket, key, params } = ctx.route;
@@ -19,16 +20,11 @@ export const PutObjectTagging: Op<'PutObjectTagging'> = async (ctx) => {
   verifyBody(ctx, body);
   const tags = parseTagging(body, 'object');
   const info = await ctx.objects
-    .updateObjectMetadata(
-      bucket,
-      key,
-      { tags: formatTags(tags) },
-      params.versionId !== undefined ? { versionId: params.versionId } : {},
-    )
+    .updateObjectMetadata(bucket, key, { tags: formatTags(tags) }, versionOpts(params.versionId))
     .catch((e) => {
       throw toOpError(e);
     });
   const headers: Record<string, string> = {};
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  Object.assign(headers, versionHeader(await getBucketVersioning(ctx, bucket), info.versionId));
   return { status: 200, headers };
 };

@@ -8,17 +8,20 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { evaluateCopySourceConditions, header, parseCopySource, parseCopySourceRange } from '../headers';
 import { copyPartResult } from '../xml';
+import { getBucketVersioning, versionHeader } from './bucketState';
+import { copySourceError } from './CopyObject';
 import { MAX_PART_SIZE } from './multipartCommon';
+import { versionOpts } from './objectCommon';
 
 export const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx) => {
   const { bucket, key, params } = ctx.route;
   const h = ctx.headers;
   const src = parseCopySource(header(h, 'x-amz-copy-source') ?? '');
-  const info = await ctx.objects.getObjectInfo(
-    src.bucket,
-    src.key,
-    src.versionId !== undefined ? { versionId: src.versionId } : {},
-  );
+  const info = await ctx.objects
+    .getObjectInfo(src.bucket, src.key, versionOpts(src.versionId, 'x-amz-copy-source'))
+    .catch((e) => {
+      throw copySourceError(e);
+    });
   if (evaluateCopySourceConditions(h, { etag: info.etag, lastModified: info.modTime }) !== 'ok') {
     throw new S3Error('PreconditionFailed', { fields: { Condition: 'x-amz-copy-source-If-*' } });
   }
@@ -47,7 +50,10 @@ export const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx) => {
     s.destroy?.();
   }
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
-  if (info.versionId !== 'null') headers['x-amz-copy-source-version-id'] = info.versionId;
+  const version = versionHeader(await getBucketVersioning(ctx, src.bucket), info.versionId)[
+    'x-amz-version-id'
+  ];
+  if (version !== undefined) headers['x-amz-copy-source-version-id'] = version;
   return {
     status: 200,
     headers,

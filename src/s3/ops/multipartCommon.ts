@@ -2,6 +2,7 @@
 import type { ReqCtx } from '../context';
 import { header } from '../headers';
 import { bucketFromHost } from '../router';
+import { getBucketVersioning } from './bucketState';
 
 /** AWS: a part is at most 5 GiB. */
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
@@ -25,11 +26,7 @@ export function objectUrl(ctx: ReqCtx, bucket: string, key: string): string {
     : `${proto}://${host}/${encodeURIComponent(bucket)}/${encodePath(key)}`;
 }
 
-/**
- * Whether the bucket's versioning is Enabled, so completion makes a new version. No action stores a
- * versioning state yet (PutBucketVersioning is still to come), so every bucket is unversioned: read
- * the stored state here once it exists.
- */
-export async function bucketVersioned(_ctx: ReqCtx, _bucket: string): Promise<boolean> {
-  return false;
+/** Whether the bucket's versioning is Enabled, so completion makes a new version. */
+export async function bucketVersioned(ctx: ReqCtx, bucket: string): Promise<boolean> {
+  return (await getBucketVersioning(ctx, bucket)) === 'Enabled';
 }

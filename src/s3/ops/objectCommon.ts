@@ -43,6 +43,27 @@ export const DEFAULT_CHECKSUM: ChecksumAlgorithm = 'CRC64NVME';
 
 export const ALGORITHMS = Object.keys(CHECKSUM_ALGORITHMS) as ChecksumAlgorithm[];
 
+/** A version id Cairn makes (a UUID, lower-case hex), or `null` for the null version. */
+const VERSION_ID = /^(null|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/**
+ * AWS: a version id that cannot be one is 400 InvalidArgument ("Invalid version id specified"); a
+ * well-formed one that names no version is 404 NoSuchVersion. Returns the object layer's options.
+ */
+export function versionOpts(
+  versionId: string | undefined,
+  argumentName = 'versionId',
+): { versionId?: string } {
+  if (versionId === undefined) return {};
+  if (!VERSION_ID.test(versionId)) {
+    throw new S3Error('InvalidArgument', {
+      message: 'Invalid version id specified',
+      fields: { ArgumentName: argumentName, ArgumentValue: versionId },
+    });
+  }
+  return { versionId };
+}
+
 /** KeyTooLongError for a key over 1024 UTF-8 bytes. */
 export function checkKey(key: string): void {
   const size = Buffer.byteLength(key);

@@ -6,10 +6,14 @@ import { DeleteObjects } from './DeleteObjects';
 import { DeleteObjectTagging } from './DeleteObjectTagging';
 import { GetObject } from './GetObject';
 import { GetObjectAttributes } from './GetObjectAttributes';
+import { GetObjectLegalHold } from './GetObjectLegalHold';
+import { GetObjectRetention } from './GetObjectRetention';
 import { GetObjectTagging } from './GetObjectTagging';
 import { HeadObject } from './HeadObject';
 import { PostObject } from './PostObject';
 import { PutObject } from './PutObject';
+import { PutObjectLegalHold } from './PutObjectLegalHold';
+import { PutObjectRetention } from './PutObjectRetention';
 import { PutObjectTagging } from './PutObjectTagging';
 
 export const objectOps: OpTable = {
@@ -24,4 +28,8 @@ export const objectOps: OpTable = {
   DeleteObjectTagging,
   GetObjectAttributes,
   PostObject,
+  GetObjectRetention,
+  PutObjectRetention,
+  GetObjectLegalHold,
+  PutObjectLegalHold,
 };
