@@ -2,12 +2,24 @@
  * The `cairn` command. `bin/cairn.js` sizes libuv's thread pool, then calls `main`.
  *
  *   cairn server [--address :9000] [--console-address :9001] [--domain D] DRIVE...
+ *   cairn admin [--endpoint URL] [--access-key K] [--secret-key S] [--json] COMMAND...
  */
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { addAdminCommand } from './cli/admin';
 import { StartupError } from './erasure/ErasureSets';
-import { ConfigError, domains, type Env, envValue, region, rootCredentials } from './server/config';
+import type { Logger } from './s3/context';
+import {
+  ConfigError,
+  domains,
+  type Env,
+  envValue,
+  type RootCredentialsConfig,
+  region,
+  rootCredentials,
+} from './server/config';
 import { EllipsisError, expandDrives } from './server/ellipses';
 import { type RunningServer, startServer } from './server/index';
 import { createLogger, type LogLevel } from './server/log';
@@ -70,8 +82,9 @@ function banner(
   if (creds.generated) {
     lines.push(
       '',
-      'WARNING: these credentials were generated for this run and change at every start.',
-      '         Set CAIRN_ROOT_USER and CAIRN_ROOT_PASSWORD to choose your own.',
+      `WARNING: these credentials were generated, and are kept in ${generatedCredentialsPath(drives[0]!)}`,
+      '         for the next start. Set CAIRN_ROOT_USER and CAIRN_ROOT_PASSWORD to choose your own',
+      '         (with CAIRN_ROOT_PASSWORD_PREVIOUS set to this password once, if IAM users exist).',
     );
   }
   lines.push(
@@ -98,6 +111,43 @@ export interface MainIO {
   signals?: NodeJS.EventEmitter;
 }
 
+/**
+ * Generated root credentials are kept on the first drive and reused at the next start: IAM secrets
+ * are encrypted under the root password, so a new pair at every start would lock the server out of
+ * its own users. They are for trying Cairn; a real deployment sets its own.
+ */
+export function generatedCredentialsPath(drive: string): string {
+  return path.join(drive, '.cairn.sys', 'generated-credentials.json');
+}
+
+async function keptCredentials(drive: string): Promise<RootCredentialsConfig | null> {
+  try {
+    const doc = JSON.parse(await fsp.readFile(generatedCredentialsPath(drive), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (typeof doc.rootUser !== 'string' || typeof doc.rootPassword !== 'string') return null;
+    return { rootUser: doc.rootUser, rootPassword: doc.rootPassword, generated: true };
+  } catch {
+    return null;
+  }
+}
+
+async function keepCredentials(drive: string, creds: RootCredentialsConfig, log: Logger): Promise<void> {
+  const file = generatedCredentialsPath(drive);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const body = JSON.stringify({ rootUser: creds.rootUser, rootPassword: creds.rootPassword });
+    await fsp.writeFile(tmp, `${body}\n`, { mode: 0o600 });
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    log.warn(
+      { err: e, file },
+      'could not keep the generated credentials: they will change at the next start',
+    );
+  }
+}
+
 async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): Promise<void> {
   const env = io.env;
   let drives: string[];
@@ -114,6 +164,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     const dup = drives.find((d, i) => drives.indexOf(d) !== i);
     if (dup) throw new ConfigError(`drive ${dup} is given more than once`);
     creds = rootCredentials(env);
+    if (creds.generated) creds = (await keptCredentials(drives[0]!)) ?? creds;
     regionName = region(env);
     domainList = domains(env, flags.domain ?? []);
   } catch (e) {
@@ -135,6 +186,9 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
       ...(flags.consoleAddress !== '' ? { consoleAddress: flags.consoleAddress } : {}),
       rootUser: creds.rootUser,
       rootPassword: creds.rootPassword,
+      ...(envValue(env, 'ROOT_PASSWORD_PREVIOUS') !== undefined
+        ? { previousRootPassword: envValue(env, 'ROOT_PASSWORD_PREVIOUS')! }
+        : {}),
       region: regionName,
       domains: domainList,
       log,
@@ -155,6 +209,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     io.exit(EXIT_START_FAILED);
     return;
   }
+  if (creds.generated) await keepCredentials(drives[0]!, creds, log);
   if (!flags.quiet) io.stdout(banner(srv, creds, regionName, drives));
 
   const signals = io.signals ?? process;
@@ -223,6 +278,8 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
   CAIRN_ROOT_USER, CAIRN_ROOT_PASSWORD   root credentials (access key, secret key: 8 to 40 characters).
                                          With neither set, a pair is generated and printed at start;
                                          it changes at every start.
+  CAIRN_ROOT_PASSWORD_PREVIOUS           the root password before a change: IAM secrets (encrypted
+                                         under the root password) are re-encrypted at start
   CAIRN_REGION                           region the server answers for (default us-east-1)
   CAIRN_DOMAIN                           comma-separated domains for virtual-host style requests
   CAIRN_ADDRESS, CAIRN_CONSOLE_ADDRESS   as --address, --console-address
@@ -243,6 +300,7 @@ Examples:
     .action(async (drives: string[], flags: ServerFlags) => {
       await runServer(drives, flags, io);
     });
+  addAdminCommand(program, io);
   return program;
 }
 

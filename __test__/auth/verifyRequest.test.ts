@@ -914,6 +914,7 @@ test('every auth error code has the status AWS uses, and AuthError carries it', 
     InvalidRequest: 400,
     InvalidArgument: 400,
     InvalidToken: 400,
+    ExpiredToken: 400,
     XAmzContentSHA256Mismatch: 400,
     IncompleteBody: 400,
   };

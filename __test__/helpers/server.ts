@@ -146,3 +146,17 @@ export async function signedFetch(
   delete headers.host;
   return fetch(url, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
 }
+
+/** An `@aws-sdk/client-s3` client for `srv` signing with other credentials (a user, temporary ones). */
+export function s3ClientFor(
+  srv: Pick<TestServer, 'endpoint' | 'region'>,
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+): S3Client {
+  return new S3Client({
+    endpoint: srv.endpoint,
+    region: srv.region,
+    forcePathStyle: true,
+    credentials: creds,
+    maxAttempts: 1,
+  });
+}

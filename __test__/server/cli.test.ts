@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EXIT_START_FAILED, EXIT_USAGE, endpointsFor, main } from '../../src/cli';
+import { EXIT_START_FAILED, EXIT_USAGE, endpointsFor, generatedCredentialsPath, main } from '../../src/cli';
 import { ConfigError, domains, region, rootCredentials } from '../../src/server/config';
 import { EllipsisError, expandDrives, expandEllipses } from '../../src/server/ellipses';
 import { parseAddress } from '../../src/server/index';
@@ -281,6 +282,45 @@ test('bin/cairn.js server: prints the login, answers health, exits cleanly on SI
     assert.is(code, 0, stderr);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('main: generated credentials are kept on the first drive and reused at the next start', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-gen-'));
+  const drives = [path.join(dir, 'd1'), path.join(dir, 'd2')];
+  const logins: string[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const signals = new EventEmitter();
+      let out = '';
+      let exited: (code: number) => void = () => {};
+      const done = new Promise<number>((resolve) => {
+        exited = resolve;
+      });
+      await main(
+        ['node', 'cairn', 'server', '--address', '127.0.0.1:0', '--console-address', '', ...drives],
+        {
+          env: { CAIRN_LOG_LEVEL: 'silent' },
+          stdout: (s) => {
+            out += s;
+          },
+          stderr: () => {},
+          exit: (c) => exited(c),
+          signals,
+        },
+      );
+      const m = /RootUser: (\S+)\nRootPass: (\S+)/.exec(out);
+      assert.ok(m, out);
+      logins.push(`${m[1]}:${m[2]}`);
+      assert.match(out, generatedCredentialsPath(drives[0]!));
+      signals.emit('SIGTERM');
+      assert.is(await done, 0);
+    }
+    assert.is(logins[0], logins[1]);
+    const st = await stat(generatedCredentialsPath(drives[0]!));
+    assert.is(st.mode & 0o077, 0, 'only the owner may read the kept credentials');
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -30,6 +30,7 @@ export const AUTH_ERRORS = {
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidToken: { status: 400, message: 'The provided token is malformed or otherwise invalid.' },
+  ExpiredToken: { status: 400, message: 'The provided token has expired.' },
   XAmzContentSHA256Mismatch: {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",

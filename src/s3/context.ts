@@ -12,8 +12,14 @@ export interface Identity {
   anonymous: boolean;
   /** The access key the request was signed with (absent when anonymous). */
   accessKey?: string;
-  /** The root user (all permissions until IAM lands). */
+  /** The root user: allowed everything but an explicit Deny in a bucket policy. */
   isRoot: boolean;
+  /** root, an IAM user, a service account or temporary (STS) credentials; absent when anonymous. */
+  kind?: 'root' | 'user' | 'serviceAccount' | 'sts';
+  /** The IAM user (for service accounts and STS credentials: the parent user); `root` for root. */
+  username?: string;
+  /** `arn:aws:iam::<account>:user/<name>` (or `:root`). */
+  arn?: string;
 }
 
 export interface S3Config {
@@ -68,10 +74,13 @@ export interface ReqCtx<R extends Route = Route> {
   credentials?: CredentialLookup;
   /**
    * Whether the identity may also do `action` (an IAM action such as `s3:BypassGovernanceRetention`)
-   * on the route's bucket, or on `key` in it: for permissions an action checks itself, beyond the one
-   * its route needed to get here.
+   * on the route's bucket (or `bucket`), or on `key` in it: for permissions an action checks itself,
+   * beyond the ones its route needed to get here (DeleteObjects per key, ListBuckets per bucket). The
+   * request's condition keys apply; the bucket's policy is taken into account. `action` on `*` when
+   * neither bucket nor key applies (`s3:ListAllMyBuckets`). `accessKey` asks about another credential
+   * than the request's: the signer of a PostObject form.
    */
-  allowed(action: string, opts?: { key?: string }): Promise<boolean>;
+  allowed(action: string, opts?: { key?: string; bucket?: string; accessKey?: string }): Promise<boolean>;
 }
 
 export interface S3Response {

@@ -473,7 +473,15 @@ const fromObject: Record<ObjectErrorCode, (d: Record<string, unknown>, m: string
   BucketExists: (d) => new S3Error('BucketAlreadyOwnedByYou', { fields: { BucketName: str(d.bucket) } }),
   BucketNotEmpty: (d) => new S3Error('BucketNotEmpty', { fields: { BucketName: str(d.bucket) } }),
   BucketNameInvalid: (d) => new S3Error('InvalidBucketName', { fields: { BucketName: str(d.bucket) } }),
-  ObjectNotFound: (d) => new S3Error('NoSuchKey', { fields: { Key: str(d.key) } }),
+  // AWS: a key whose latest version is a delete marker is 404 naming the marker in the headers.
+  ObjectNotFound: (d) =>
+    new S3Error('NoSuchKey', {
+      fields: { Key: str(d.key) },
+      headers:
+        d.deleteMarker && typeof d.versionId === 'string'
+          ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': d.versionId }
+          : {},
+    }),
   VersionNotFound: (d) =>
     new S3Error('NoSuchVersion', { fields: { Key: str(d.key), VersionId: str(d.versionId) } }),
   // AWS has no code for a key the store cannot hold; InvalidArgument names the argument at fault. The
@@ -531,6 +539,9 @@ const fromObject: Record<ObjectErrorCode, (d: Record<string, unknown>, m: string
     new S3Error('SlowDown', {
       message: 'The operation timed out waiting for a concurrent operation; please retry',
     }),
+  // AWS: deleting (or changing the lock of) a version under Object Lock is 403 with this message.
+  ObjectLocked: () =>
+    new S3Error('AccessDenied', { message: 'Access Denied because object protected by object lock.' }),
 };
 
 /** The S3 error an object-layer error becomes (the one translation at this boundary). */

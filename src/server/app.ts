@@ -20,12 +20,27 @@ import {
   type VerifyResult,
   verifyRequest,
 } from '../auth';
+import { type AuthzResult, explain, principalType } from '../auth/iam/authorize';
+import type { IAM } from '../auth/iam/IAM';
+import type { IdentityRecord } from '../auth/iam/types';
+import { PolicyError, parsePolicy } from '../auth/policy';
+import type { Policy } from '../auth/policy/types';
+import type { ErasureSets } from '../erasure/ErasureSets';
 import type { ObjectLayer } from '../object/ObjectLayer';
 import type { BucketConfigStore, Identity, Logger, ReqCtx, S3Config, S3Response } from '../s3/context';
 import { CORS_CONFIG, corsResponseHeaders, decodeCors, matchCorsRule, parseRequestHeaders } from '../s3/cors';
 import { dispatch } from '../s3/dispatch';
 import { isS3ErrorCode, S3Error, toS3Error, toXml } from '../s3/errors';
-import { type Route, route, unknownRouteError } from '../s3/router';
+import {
+  BUCKET_POLICY_CONFIG,
+  bucketArn,
+  objectArn,
+  type Permission,
+  requiredPermissions,
+} from '../s3/permissions';
+import { bucketNameValid, type Route, route, unknownRouteError } from '../s3/router';
+import { ADMIN_PREFIX, admin } from './admin';
+import { isStsRequest, sts } from './sts';
 
 export interface RootCredentials {
   accessKey: string;
@@ -44,6 +59,10 @@ export interface AppOptions {
   ready(): Promise<boolean>;
   /** True once shutdown began: new requests are refused with 503. */
   closing(): boolean;
+  /** Users, groups, policies, service accounts and temporary credentials: every key's lookup. */
+  iam: IAM;
+  /** What the admin API reports on and heals: the erasure sets behind `objects`, the version. */
+  admin: { layer: ErasureSets; version: string; startedAt: Date };
 }
 
 /** Per request state kept on `ctx.state`. */
@@ -304,12 +323,158 @@ async function preflight(ctx: Koa.Context, opts: AppOptions, bucket: string | un
   res.end();
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Authorization
+// ---------------------------------------------------------------------------------------------------
+
+/** Parsed bucket policies by bucket and stored text: parsed once, not on every request. */
+const parsedPolicies = new Map<string, Policy>();
+const PARSED_POLICIES_MAX = 1024;
+
+/**
+ * A stored policy that no longer parses (written by a newer version, or damaged): nothing is allowed
+ * by it and everything is denied, except what the root user needs to replace or delete it.
+ */
+const UNREADABLE_POLICY: Policy = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Deny', Principal: '*', Action: ['*'], Resource: ['*'] }],
+};
+
+/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) as `1.2.3.4`. */
+function clientIp(req: IncomingMessage): string | undefined {
+  const a = req.socket.remoteAddress;
+  return a?.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** The principal's own condition keys (`aws:username`...); they change with the credential asked about. */
+function principalConditions(who: IdentityRecord | null): Record<string, string[]> {
+  if (who === null) return { 'aws:PrincipalType': ['Anonymous'] };
+  return {
+    'aws:username': [who.username],
+    'aws:userid': [who.username],
+    'aws:PrincipalType': [principalType(who)],
+    'aws:PrincipalArn': [who.arn],
+  };
+}
+
+/** The request's identity as the S3 layer sees it. */
+function identityOf(who: IdentityRecord | null): Identity {
+  if (who === null) return { anonymous: true, isRoot: false };
+  return {
+    anonymous: false,
+    accessKey: who.accessKey,
+    isRoot: who.kind === 'root',
+    kind: who.kind,
+    username: who.username,
+    arn: who.arn,
+  };
+}
+
+/**
+ * AccessDenied for a refusal. A signed caller is told why, in AWS's words; an anonymous one gets
+ * AWS's bare "Access Denied" (AWS explains refusals only to callers of the account).
+ */
+function denial(who: IdentityRecord | null, res: AuthzResult, cause?: unknown): S3Error {
+  return new S3Error('AccessDenied', {
+    ...(who === null ? {} : { message: res.reason }),
+    cause: cause ?? new Error(res.reason),
+  });
+}
+
+/** Per request: who is asking, the request's condition keys, and bucket policies as they are needed. */
+interface Authorizer {
+  who: IdentityRecord | null;
+  /** `p` for `subject` (default: the request's caller), with the bucket policy of `p.bucket`. */
+  check(p: Permission, subject?: IdentityRecord | null): Promise<AuthzResult>;
+  /** Every one of `checks`, or AccessDenied with the first refusal's reason. */
+  require(checks: Permission[]): Promise<void>;
+}
+
 export function createApp(opts: AppOptions): Koa {
   const app = new Koa();
   app.silent = true;
   const config = opts.config;
-  const lookup = (accessKey: string) =>
-    accessKey === opts.root.accessKey ? { secretKey: opts.root.secretKey } : null;
+  // Every access key: root, users, service accounts, STS credentials (disabled or expired ones throw).
+  const lookup = (accessKey: string): Promise<IdentityRecord | null> => opts.iam.lookup(accessKey);
+
+  /** The bucket's policy, parsed (null when it has none, or the name is not a bucket name). */
+  async function bucketPolicy(bucket: string): Promise<Policy | null> {
+    if (!bucketNameValid(bucket)) return null;
+    const doc = await opts.bucketConfig.get(bucket, BUCKET_POLICY_CONFIG);
+    if (doc === null) return null;
+    const cacheKey = `${bucket}\n${doc.toString('utf8')}`;
+    const cached = parsedPolicies.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let p: Policy;
+    try {
+      p = parsePolicy(doc, { kind: 'resource', bucket });
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      opts.log.error({ bucket, err: e }, 'the stored bucket policy does not parse: denying all but root');
+      p = UNREADABLE_POLICY;
+    }
+    if (parsedPolicies.size >= PARSED_POLICIES_MAX) {
+      const oldest = parsedPolicies.keys().next().value;
+      if (oldest !== undefined) parsedPolicies.delete(oldest);
+    }
+    parsedPolicies.set(cacheKey, p);
+    return p;
+  }
+
+  function authorizer(
+    ctx: Koa.Context,
+    who: IdentityRecord | null,
+    auth: VerifyResult,
+    s3conditions: Record<string, string[]>,
+  ): Authorizer {
+    const req = ctx.req;
+    const now = new Date();
+    const base: Record<string, string[]> = {
+      ...s3conditions,
+      'aws:CurrentTime': [now.toISOString()],
+      'aws:EpochTime': [String(Math.floor(now.getTime() / 1000))],
+      'aws:SecureTransport': [(req.socket as Socket & { encrypted?: boolean }).encrypted ? 'true' : 'false'],
+    };
+    // The peer's address: X-Forwarded-For is anyone's to write, so it is not trusted.
+    const ip = clientIp(req);
+    if (ip !== undefined) base['aws:SourceIp'] = [ip];
+    const referer = req.headers.referer;
+    if (referer !== undefined) base['aws:Referer'] = [referer];
+    const ua = req.headers['user-agent'];
+    if (ua !== undefined) base['aws:UserAgent'] = [ua];
+    if (!auth.anonymous) {
+      base['s3:authType'] = [auth.via === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING'];
+      base['s3:signatureversion'] = ['AWS4-HMAC-SHA256'];
+      base['s3:signatureAge'] = [String(Math.max(0, now.getTime() - auth.requestTime.getTime()))];
+    }
+    const forWho = new Map<IdentityRecord | null, Record<string, string[]>>();
+    const conditionsFor = (subject: IdentityRecord | null) => {
+      let c = forWho.get(subject);
+      if (!c) {
+        c = { ...base, ...principalConditions(subject) };
+        forWho.set(subject, c);
+      }
+      return c;
+    };
+    const check = async (p: Permission, subject: IdentityRecord | null = who): Promise<AuthzResult> => {
+      const policy = p.bucket === undefined ? null : await bucketPolicy(p.bucket);
+      return explain(
+        subject,
+        { action: p.action, resource: p.resource, conditions: conditionsFor(subject) },
+        policy,
+      );
+    };
+    return {
+      who,
+      check,
+      async require(checks) {
+        for (const p of checks) {
+          const res = await check(p);
+          if (!res.allowed) throw denial(who, res);
+        }
+      },
+    };
+  }
 
   // 1. Request id and the headers of every response.
   app.use(async (ctx, next) => {
@@ -344,6 +509,26 @@ export function createApp(opts: AppOptions): Koa {
     ctx.status = ok ? 200 : 503;
     ctx.body = '';
   });
+  // The admin API and STS (MinIO serves both at the S3 endpoint); registered before the S3 catch-all.
+  router.all(`${ADMIN_PREFIX}/{*rest}`, (ctx) =>
+    admin(ctx, {
+      iam: opts.iam,
+      ...opts.admin,
+      region: config.region,
+      log: opts.log,
+      requestId: (ctx.state as State).requestId,
+    }),
+  );
+  router.post('/', (ctx) =>
+    isStsRequest(ctx.req, config.domains)
+      ? sts(ctx, {
+          iam: opts.iam,
+          region: config.region,
+          log: opts.log,
+          requestId: (ctx.state as State).requestId,
+        })
+      : s3(ctx),
+  );
   router.all('/{*rest}', (ctx) => s3(ctx));
   router.all('/', (ctx) => s3(ctx));
   app.use(router.routes());
@@ -385,17 +570,60 @@ export function createApp(opts: AppOptions): Koa {
       { method, path: rawPath, query: rawQuery, headers },
       { lookup, region: config.region },
     );
-    // No bucket policies yet: only signed requests get in. A browser form upload is signed inside its
-    // form (a SigV4 signature of its policy), which PostObject checks itself.
-    if (auth.anonymous && r.action !== 'PostObject') throw new S3Error('AccessDenied');
-    if (r.action === 'Unknown') throw unknownRouteError(r, resource);
+    if (r.action === 'Unknown') {
+      // Nothing to authorize, but an anonymous caller learns nothing about what it asked for.
+      if (auth.anonymous) throw new S3Error('AccessDenied');
+      throw unknownRouteError(r, resource);
+    }
+    const who = auth.anonymous ? null : auth.identity;
+    if (who?.expiresAt !== undefined && who.expiresAt.getTime() <= Date.now())
+      throw new S3Error('ExpiredToken');
 
-    const rctx = buildReqCtx(ctx, r, auth, state);
-    const response = await dispatch(rctx);
+    // Authorization before dispatch: a refused request touches nothing. A bucket that does not exist
+    // has no policy, so a caller nothing allows gets AccessDenied, not NoSuchBucket (no existence
+    // leaks); NoSuchBucket is for callers allowed to act on that bucket.
+    const query = new URLSearchParams(ctx.querystring);
+    const needs = requiredPermissions(r, req.headers, query);
+    if (r.action === 'PostObject') needs.conditions['s3:authType'] = ['POST'];
+    const authz = authorizer(ctx, who, auth, needs.conditions);
+    await authz.require(needs.checks);
+    // ListBuckets authorizes each bucket it lists, DeleteObjects each key, PostObject its form's
+    // signer (see src/s3/permissions.ts); an anonymous ListBuckets has nothing to list.
+    if (r.action === 'ListBuckets' && who === null) throw new S3Error('AccessDenied');
+
+    const rctx = buildReqCtx(ctx, r, auth, state, authz);
+    let response: S3Response;
+    try {
+      response = await dispatch(rctx);
+    } catch (e) {
+      throw await hideMissingKey(e, r, authz);
+    }
     await send(ctx, response, opts.closing());
   }
 
-  function buildReqCtx(ctx: Koa.Context, r: Route, auth: VerifyResult, state: State): ReqCtx {
+  /**
+   * AWS: a read of a key that does not exist is 404 NoSuchKey only for a caller allowed
+   * s3:ListBucket on the bucket; anyone else gets 403 AccessDenied, so keys cannot be probed.
+   */
+  async function hideMissingKey(e: unknown, r: Route, authz: Authorizer): Promise<unknown> {
+    if (r.action !== 'GetObject' && r.action !== 'HeadObject' && r.action !== 'GetObjectAttributes') return e;
+    const code = asS3Error(e).code;
+    if (code !== 'NoSuchKey' && code !== 'NoSuchVersion') return e;
+    const res = await authz.check({
+      action: 's3:ListBucket',
+      resource: bucketArn(r.bucket),
+      bucket: r.bucket,
+    });
+    return res.allowed ? e : denial(authz.who, res, e);
+  }
+
+  function buildReqCtx(
+    ctx: Koa.Context,
+    r: Route,
+    auth: VerifyResult,
+    state: State,
+    authz: Authorizer,
+  ): ReqCtx {
     const req = ctx.req;
     const res = ctx.res;
     const payload = auth.payload;
@@ -451,9 +679,8 @@ export function createApp(opts: AppOptions): Koa {
       return v;
     };
 
-    const identity: Identity = auth.anonymous
-      ? { anonymous: true, isRoot: false }
-      : { anonymous: false, accessKey: auth.accessKey, isRoot: true };
+    const identity = identityOf(authz.who);
+    const routeBucket = 'bucket' in r ? r.bucket : undefined;
     const log = opts.log;
     return {
       requestId: state.requestId,
@@ -473,8 +700,15 @@ export function createApp(opts: AppOptions): Koa {
       log,
       signal: abort.signal,
       credentials: lookup,
-      // IAM (issue 6) answers this from policies; until then only the root user signs requests.
-      allowed: async () => identity.isRoot,
+      allowed: async (action, o = {}) => {
+        const bucket = o.bucket ?? routeBucket;
+        const resource =
+          bucket === undefined ? '*' : o.key !== undefined ? objectArn(bucket, o.key) : bucketArn(bucket);
+        const subject = o.accessKey === undefined ? authz.who : await lookup(o.accessKey);
+        if (o.accessKey !== undefined && subject === null) return false;
+        const p: Permission = bucket === undefined ? { action, resource } : { action, resource, bucket };
+        return (await authz.check(p, subject)).allowed;
+      },
     };
   }
 

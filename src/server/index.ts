@@ -8,8 +8,10 @@
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { IAMKeyError } from '../auth/iam/errors';
+import { IAM } from '../auth/iam/IAM';
 import { ErasureBucketConfigs } from '../erasure/bucketConfig';
-import { ErasureSets } from '../erasure/ErasureSets';
+import { ErasureSets, StartupError } from '../erasure/ErasureSets';
 import type { Logger } from '../s3/context';
 import { S3Error, toXml } from '../s3/errors';
 import { isStorageError } from '../storage/errors';
@@ -50,6 +52,11 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** Start the background scanner (default true). */
   background?: boolean;
+  /**
+   * The root password the IAM store was encrypted with before a change of `rootPassword`
+   * (`CAIRN_ROOT_PASSWORD_PREVIOUS`): the store is re-encrypted under the new one at start.
+   */
+  previousRootPassword?: string;
 }
 
 export interface RunningServer {
@@ -58,9 +65,19 @@ export interface RunningServer {
   address: string;
   consolePort?: number;
   objects: ErasureSets;
+  /** Users, groups, policies, service accounts, temporary credentials. */
+  iam: IAM;
   /** Requests being served now. */
   inflight(): number;
   close(): Promise<void>;
+}
+
+function packageVersion(): string {
+  try {
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** `:9000` → all interfaces; `host:port`; `[v6]:port`. */
@@ -154,6 +171,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log: (msg) => log.info(msg),
     },
   );
+  let iam: IAM;
+  try {
+    iam = await IAM.open({
+      store: objects.systemStore(),
+      root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
+      ...(opts.previousRootPassword ? { previousRootSecrets: [opts.previousRootPassword] } : {}),
+      log: (msg) => log.warn(msg),
+    });
+  } catch (e) {
+    await objects.shutdown();
+    if (e instanceof IAMKeyError) throw new StartupError([e.message]);
+    throw e;
+  }
   if (opts.background !== false) objects.startBackground();
 
   let closing = false;
@@ -167,6 +197,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     hostId,
     ready: () => hasReadQuorum(objects),
     closing: () => closing,
+    iam,
+    admin: { layer: objects, version: packageVersion(), startedAt: new Date() },
   });
   const handler = app.callback();
 
@@ -301,6 +333,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     address: formatAddress(bound),
     ...(consoleBound ? { consolePort: consoleBound.port } : {}),
     objects,
+    iam,
     inflight: () => inflight,
     close,
   };

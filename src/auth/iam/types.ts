@@ -2,8 +2,9 @@
  * Identities as authorization sees them, and the storage IAM keeps them in. Plain data: the store
  * is handed in from below (`ErasureSets.systemStore()`), so `auth/` touches no drives itself.
  */
-import type { Credential } from '../types';
+
 import type { Policy } from '../policy/types';
+import type { Credential } from '../types';
 
 /** Small documents in Cairn's system area, erasure-coded like objects (IAM users, groups, policies...). */
 export interface SystemStore {

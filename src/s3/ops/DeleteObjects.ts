@@ -2,6 +2,10 @@
  * DeleteObjects (`POST /{bucket}?delete`): up to 1000 keys in one request. The body must carry
  * Content-MD5 or an `x-amz-checksum-*` (AWS refuses it otherwise) and match it; each key's outcome
  * is reported on its own (`<Deleted>` or `<Error>`), only the errors in quiet mode.
+ *
+ * Authorization is per key, as AWS does it: each key needs s3:DeleteObject (s3:DeleteObjectVersion
+ * with a version id); a refused key is an `<Error>` with AccessDenied and the others are deleted. On a
+ * bucket that does not exist, a caller no key would be allowed for gets AccessDenied, not NoSuchBucket.
  */
 import type { DeleteObjectOptions } from '../../object/types';
 import type { Op, ReqCtx } from '../context';
@@ -14,7 +18,10 @@ import {
   parseDelete,
   XML_LIMITS,
 } from '../xml';
-import { checkKey, deleteIdempotent, readBody, toOpError, verifyBody } from './objectCommon';
+import { getBucketVersioning, type VersioningState } from './bucketState';
+import { deleteHeaders } from './DeleteObject';
+import { checkKey, deleteIdempotent, readBody, toOpError, verifyBody, versionOpts } from './objectCommon';
+import { bypassGovernance } from './objectLock';
 
 /** Keys deleted at once; each delete takes its key's lock, so they do not contend with each other. */
 const CONCURRENCY = 16;
@@ -28,16 +35,29 @@ export const DeleteObjects: Op<'DeleteObjects'> = async (ctx) => {
   );
   verifyBody(ctx, body, { required: true });
   const { quiet, objects } = parseDelete(body);
-  await ctx.objects.getBucketInfo(bucket).catch((e) => {
-    throw toOpError(e);
+  const allowed = (o: DeleteObjectInput) =>
+    ctx.allowed(o.versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', { key: o.key });
+  await ctx.objects.getBucketInfo(bucket).catch(async (e) => {
+    const err = toOpError(e);
+    if (err.code === 'NoSuchBucket' && !ctx.identity.isRoot) {
+      let any = false;
+      for (const o of objects) {
+        any = await allowed(o);
+        if (any) break;
+      }
+      if (!any) throw new S3Error('AccessDenied', { cause: e });
+    }
+    throw err;
   });
 
+  const versioning = await getBucketVersioning(ctx, bucket);
   const results: ({ deleted: DeletedEntry } | { error: DeleteErrorEntry })[] = new Array(objects.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < objects.length; i = next++) {
       if (ctx.signal.aborted) return;
-      results[i] = await deleteOne(ctx, bucket, objects[i]!);
+      const o = objects[i]!;
+      results[i] = (await allowed(o)) ? await deleteOne(ctx, bucket, o, versioning) : refused(o);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
@@ -56,13 +76,25 @@ export const DeleteObjects: Op<'DeleteObjects'> = async (ctx) => {
   };
 };
 
+/** A key the caller may not delete: AWS reports it among the errors and deletes the others. */
+function refused(o: DeleteObjectInput): { error: DeleteErrorEntry } {
+  const entry: DeleteErrorEntry = { key: o.key, code: 'AccessDenied', message: 'Access Denied' };
+  if (o.versionId !== undefined) entry.versionId = o.versionId;
+  return { error: entry };
+}
+
 async function deleteOne(
   ctx: ReqCtx,
   bucket: string,
   o: DeleteObjectInput,
+  versioning: VersioningState,
 ): Promise<{ deleted: DeletedEntry } | { error: DeleteErrorEntry }> {
-  const opts: DeleteObjectOptions = o.versionId !== undefined ? { versionId: o.versionId } : {};
   try {
+    const opts: DeleteObjectOptions = versionOpts(o.versionId);
+    if (versioning === 'Enabled') opts.versioned = true;
+    if (versioning === 'Suspended') opts.suspended = true;
+    // Object Lock: the request's bypass header counts for every key, each key's permission on its own.
+    if (await bypassGovernance(ctx, o.key)) opts.bypassGovernance = true;
     checkKey(o.key);
     if (o.etag !== undefined) {
       // A conditional delete of this key: only while its ETag is the one given.
@@ -70,11 +102,13 @@ async function deleteOne(
       if (current.etag !== o.etag) throw new S3Error('PreconditionFailed');
     }
     const info = await deleteIdempotent(ctx.objects, bucket, o.key, opts);
+    // As DeleteObject's headers: the marker removed (by id) or written (versioned, without id).
+    const h = deleteHeaders(versioning, o.versionId, info);
     const d: DeletedEntry = { key: o.key };
     if (o.versionId !== undefined) d.versionId = o.versionId;
-    if (info.deleteMarker && info.versionId !== 'null') {
+    if (h['x-amz-delete-marker'] === 'true') {
       d.deleteMarker = true;
-      d.deleteMarkerVersionId = info.versionId;
+      d.deleteMarkerVersionId = h['x-amz-version-id'];
     }
     return { deleted: d };
   } catch (e) {

@@ -2,6 +2,10 @@
  * ListBuckets: `GET /`. AWS: every bucket of the caller, by name, with `prefix`, `bucket-region`
  * and pagination by `max-buckets` (1-10000) and an opaque `continuation-token`. Without
  * `max-buckets` the whole list comes in one page.
+ *
+ * Which buckets: all of them for a caller allowed s3:ListAllMyBuckets (AWS); otherwise, as MinIO
+ * does, only those the caller may s3:ListBucket or s3:GetBucketLocation (AWS would refuse the call):
+ * each tenant sees its own, a `readonly` user the buckets it can read from.
  */
 import type { Op } from '../context';
 import { S3Error } from '../errors';
@@ -39,6 +43,16 @@ export const ListBuckets: Op<'ListBuckets'> = async (ctx) => {
   const after = p.continuationToken !== undefined ? decodeToken(p.continuationToken) : undefined;
   const region = ctx.config.region;
   let buckets = await ctx.objects.listBuckets();
+  if (!(await ctx.allowed('s3:ListAllMyBuckets'))) {
+    const visible = await Promise.all(
+      buckets.map(
+        async (b) =>
+          (await ctx.allowed('s3:ListBucket', { bucket: b.name })) ||
+          (await ctx.allowed('s3:GetBucketLocation', { bucket: b.name })),
+      ),
+    );
+    buckets = buckets.filter((_, i) => visible[i]);
+  }
   // Every bucket is in this server's region.
   if (p.bucketRegion !== undefined && p.bucketRegion !== region) buckets = [];
   if (p.prefix !== undefined) buckets = buckets.filter((b) => b.name.startsWith(p.prefix!));

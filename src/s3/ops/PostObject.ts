@@ -15,6 +15,7 @@ import type { Op, ReqCtx, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { formatTags, header, quoteEtag } from '../headers';
 import { parseTagging, renderXml } from '../xml';
+import { getBucketVersioning, versionHeader } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -26,6 +27,7 @@ import {
   takeBody,
   toOpError,
 } from './objectCommon';
+import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 
 /**
  * The fields before the file, in bytes. AWS refuses more than 20 KB (MaxPostPreDataLengthExceededError);
@@ -286,7 +288,8 @@ class SizeGuard extends Transform {
 // The signature
 // ---------------------------------------------------------------------------------------------------
 
-async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>): Promise<void> {
+/** Checks the form's signature; returns the access key that signed it. */
+async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>): Promise<string> {
   if (fields.has('awsaccesskeyid') || fields.has('signature')) {
     throw new S3Error('InvalidRequest', {
       message: 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
@@ -356,6 +359,7 @@ async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>):
       fields: { AWSAccessKeyId: accessKey, StringToSign: policy },
     });
   }
+  return accessKey;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -377,7 +381,7 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
   const file = form.file;
   try {
     const fields = form.fields;
-    await checkSignature(ctx, fields);
+    const signer = await checkSignature(ctx, fields);
     const policy = parsePostPolicy(fields.get('policy')!);
     const rawKey = fields.get('key');
     if (rawKey === undefined || rawKey === '') {
@@ -398,6 +402,8 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder AWS defines
     const key = rawKey.replaceAll('${filename}', file.filename);
     checkKey(key);
+    // The form's signer is the caller: it needs s3:PutObject on the key (its policies, the bucket's).
+    if (!(await ctx.allowed('s3:PutObject', { key, accessKey: signer }))) throw new S3Error('AccessDenied');
 
     // The fields as headers, so the PUT helpers read them as they read a PutObject.
     const h: Record<string, string> = Object.fromEntries(fields);
@@ -409,13 +415,20 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
       tags: tagging ? formatTags(parseTagging(tagging, 'object')) : '',
       ...(sc ? { storageClass: sc } : {}),
       ...checksumOptions(ctx, requestChecksum(h)),
+      // Object Lock fields (`x-amz-object-lock-*`), as PutObject's headers, or the bucket's default.
+      ...(await lockOptionsForWrite(ctx, bucket, parseLockHeaders(h))),
     };
+    const versioning = await getBucketVersioning(ctx, bucket);
+    opts.versioned = versioning === 'Enabled';
     const guard = new SizeGuard(minSize, Math.min(maxSize, MAX_PUT_SIZE));
     pipeline(file.stream, guard, () => {});
     const info = await ctx.objects.putObject(bucket, key, guard, opts).catch((e) => {
       throw toOpError(e, ctx.signal);
     });
-    return respond(ctx, fields, bucket, key, info.etag, checksumResponseHeaders(info));
+    return respond(ctx, fields, bucket, key, info.etag, {
+      ...checksumResponseHeaders(info),
+      ...versionHeader(versioning, info.versionId),
+    });
   } catch (e) {
     file?.stream.destroy();
     stop();

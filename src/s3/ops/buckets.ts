@@ -3,6 +3,7 @@ import type { OpTable } from '../context';
 import { CreateBucket } from './CreateBucket';
 import { DeleteBucket } from './DeleteBucket';
 import { DeleteBucketCors } from './DeleteBucketCors';
+import { DeleteBucketPolicy } from './DeleteBucketPolicy';
 import { DeleteBucketTagging } from './DeleteBucketTagging';
 import { GetBucketAccelerateConfiguration } from './GetBucketAccelerateConfiguration';
 import { GetBucketCors } from './GetBucketCors';
@@ -10,14 +11,21 @@ import { GetBucketEncryption } from './GetBucketEncryption';
 import { GetBucketLocation } from './GetBucketLocation';
 import { GetBucketLogging } from './GetBucketLogging';
 import { GetBucketNotificationConfiguration } from './GetBucketNotificationConfiguration';
+import { GetBucketPolicy } from './GetBucketPolicy';
+import { GetBucketPolicyStatus } from './GetBucketPolicyStatus';
 import { GetBucketReplication } from './GetBucketReplication';
 import { GetBucketRequestPayment } from './GetBucketRequestPayment';
 import { GetBucketTagging } from './GetBucketTagging';
+import { GetBucketVersioning } from './GetBucketVersioning';
 import { GetBucketWebsite } from './GetBucketWebsite';
+import { GetObjectLockConfiguration } from './GetObjectLockConfiguration';
 import { HeadBucket } from './HeadBucket';
 import { ListBuckets } from './ListBuckets';
 import { PutBucketCors } from './PutBucketCors';
+import { PutBucketPolicy } from './PutBucketPolicy';
 import { PutBucketTagging } from './PutBucketTagging';
+import { PutBucketVersioning } from './PutBucketVersioning';
+import { PutObjectLockConfiguration } from './PutObjectLockConfiguration';
 
 export const bucketOps: OpTable = {
   ListBuckets,
@@ -28,9 +36,17 @@ export const bucketOps: OpTable = {
   GetBucketTagging,
   PutBucketTagging,
   DeleteBucketTagging,
+  GetBucketVersioning,
+  PutBucketVersioning,
   GetBucketCors,
   PutBucketCors,
   DeleteBucketCors,
+  GetBucketPolicy,
+  PutBucketPolicy,
+  DeleteBucketPolicy,
+  GetBucketPolicyStatus,
+  GetObjectLockConfiguration,
+  PutObjectLockConfiguration,
   // Stubs: AWS's answer for a bucket with nothing configured.
   GetBucketEncryption,
   GetBucketNotificationConfiguration,
