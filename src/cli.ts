@@ -19,6 +19,7 @@ import {
   type RootCredentialsConfig,
   region,
   rootCredentials,
+  trustedProxies,
 } from './server/config';
 import { EllipsisError, expandDrives } from './server/ellipses';
 import { type RunningServer, startServer } from './server/index';
@@ -154,6 +155,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
   let creds: ReturnType<typeof rootCredentials>;
   let regionName: string;
   let domainList: string[];
+  let proxies: string[];
   try {
     const given =
       drivesArg.length > 0 ? drivesArg : (envValue(env, 'VOLUMES')?.split(/\s+/).filter(Boolean) ?? []);
@@ -167,6 +169,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     if (creds.generated) creds = (await keptCredentials(drives[0]!)) ?? creds;
     regionName = region(env);
     domainList = domains(env, flags.domain ?? []);
+    proxies = trustedProxies(env);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof EllipsisError) {
       io.stderr(`cairn: ${e.message}\n`);
@@ -191,6 +194,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
         : {}),
       region: regionName,
       domains: domainList,
+      trustedProxies: proxies,
       log,
     });
   } catch (e) {
@@ -282,6 +286,8 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
                                          under the root password) are re-encrypted at start
   CAIRN_REGION                           region the server answers for (default us-east-1)
   CAIRN_DOMAIN                           comma-separated domains for virtual-host style requests
+  CAIRN_TRUSTED_PROXIES                  reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For
+                                         gives the client address for aws:SourceIp (default: none)
   CAIRN_ADDRESS, CAIRN_CONSOLE_ADDRESS   as --address, --console-address
   CAIRN_VOLUMES                          drives, when none are given as arguments
   CAIRN_LOG_LEVEL                        info (default), warn, error, silent

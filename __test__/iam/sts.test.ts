@@ -19,8 +19,9 @@ import {
 } from '@aws-sdk/client-sts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { signRequest } from '../../src/auth';
+import { deriveSigningKey, formatAmzDate, presignRequest, signRequest } from '../../src/auth';
 import type { IAM } from '../../src/auth/iam/IAM';
+import { signHex } from '../../src/auth/sigv4';
 import { s3ClientFor, startServer, type TestServer } from '../helpers/server';
 
 let srv: TestServer;
@@ -208,10 +209,13 @@ test('a wrong or missing session token is refused', async () => {
   let e = await s3Error(get(wrong, 'seed'));
   assert.is(e.name, 'InvalidToken');
   assert.is(e.$metadata.httpStatusCode, 400);
+  assert.is(e.message, 'The provided token is malformed or otherwise invalid.');
+  // AWS: without its token a temporary key does not exist (403 InvalidAccessKeyId).
   const none = s3ClientFor(srv, { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey! });
   e = await s3Error(get(none, 'seed'));
-  assert.is(e.$metadata.httpStatusCode, 400);
-  assert.is(e.name, 'InvalidToken');
+  assert.is(e.$metadata.httpStatusCode, 403);
+  assert.is(e.name, 'InvalidAccessKeyId');
+  assert.is(e.message, 'The AWS Access Key Id you provided does not exist in our records.');
   // A token on a key that has none is refused too.
   const stray = s3ClientFor(srv, {
     accessKeyId: 'sts-rw',
@@ -219,6 +223,88 @@ test('a wrong or missing session token is refused', async () => {
     sessionToken: 'x',
   });
   assert.is((await s3Error(get(stray, 'seed'))).name, 'InvalidToken');
+});
+
+test('temporary credentials without their token: InvalidAccessKeyId naming the key (header, presigned URL, form)', async () => {
+  const { creds } = await assume(sts('sts-rw', 'sts-rw-secret'));
+  const key = creds.AccessKeyId!;
+  const secret = creds.SecretAccessKey!;
+  const url = new URL('/sts-b/seed', srv.endpoint);
+  const xmlError = async (res: Response) => {
+    const xml = await res.text();
+    assert.is(res.status, 403, xml);
+    assert.match(xml, /<Code>InvalidAccessKeyId<\/Code>/);
+    assert.match(xml, new RegExp(`<AWSAccessKeyId>${key}</AWSAccessKeyId>`));
+  };
+  // A signed request without x-amz-security-token.
+  const signed = signRequest(
+    { method: 'GET', path: url.pathname, headers: { host: url.host } },
+    { credentials: { accessKey: key, secretKey: secret }, region: srv.region },
+  );
+  const { host: _, ...headers } = signed.headers;
+  await xmlError(await fetch(url, { headers }));
+  // A presigned URL without X-Amz-Security-Token.
+  const p = presignRequest(
+    { method: 'GET', path: url.pathname, headers: { host: url.host } },
+    { credentials: { accessKey: key, secretKey: secret }, region: srv.region, expiresIn: 60 },
+  );
+  await xmlError(await fetch(new URL(`${url.pathname}?${p.query}`, srv.endpoint)));
+  // With the token in the URL it works; with a wrong one it is InvalidToken.
+  const good = presignRequest(
+    { method: 'GET', path: url.pathname, headers: { host: url.host } },
+    {
+      credentials: { accessKey: key, secretKey: secret, sessionToken: creds.SessionToken! },
+      region: srv.region,
+      expiresIn: 60,
+    },
+  );
+  const ok = await fetch(new URL(`${url.pathname}?${good.query}`, srv.endpoint));
+  assert.is(ok.status, 200);
+  assert.is(await ok.text(), 'seed');
+  const wrong = presignRequest(
+    { method: 'GET', path: url.pathname, headers: { host: url.host } },
+    {
+      credentials: { accessKey: key, secretKey: secret, sessionToken: 'not-it' },
+      region: srv.region,
+      expiresIn: 60,
+    },
+  );
+  const bad = await fetch(new URL(`${url.pathname}?${wrong.query}`, srv.endpoint));
+  assert.is(bad.status, 400);
+  assert.match(await bad.text(), /<Code>InvalidToken<\/Code>/);
+  // A browser form signed with the key but without its x-amz-security-token field.
+  const form = (token?: string) => {
+    const amzDate = formatAmzDate(new Date());
+    const date = amzDate.slice(0, 8);
+    const credential = `${key}/${date}/${srv.region}/s3/aws4_request`;
+    const conditions: unknown[] = [
+      { bucket: 'sts-b' },
+      ['starts-with', '$key', 'form/'],
+      { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' },
+      { 'x-amz-credential': credential },
+      { 'x-amz-date': amzDate },
+    ];
+    if (token !== undefined) conditions.push({ 'x-amz-security-token': token });
+    const policy = Buffer.from(
+      JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions }),
+    ).toString('base64');
+    const f = new FormData();
+    f.append('key', 'form/by-sts.txt');
+    f.append('x-amz-algorithm', 'AWS4-HMAC-SHA256');
+    f.append('x-amz-credential', credential);
+    f.append('x-amz-date', amzDate);
+    if (token !== undefined) f.append('x-amz-security-token', token);
+    f.append('policy', policy);
+    f.append('x-amz-signature', signHex(deriveSigningKey(secret, date, srv.region, 's3'), policy));
+    f.append('file', new Blob(['from a form']), 'f.txt');
+    return fetch(`${srv.endpoint}/sts-b`, { method: 'POST', body: f });
+  };
+  await xmlError(await form());
+  const wrongForm = await form('not-it');
+  assert.is(wrongForm.status, 400);
+  assert.match(await wrongForm.text(), /<Code>InvalidToken<\/Code>/);
+  const okForm = await form(creds.SessionToken!);
+  assert.is(okForm.status, 204, await okForm.text());
 });
 
 test('DurationSeconds out of 900..43200 is a ValidationError with AWS wording', async () => {

@@ -192,7 +192,7 @@ async function verifyHeader<C extends Credential>(
   checkHeadersSigned(req, signedHeaders);
 
   const identity = await lookup(opts, cred.accessKey);
-  checkSessionToken(identity, req.headers['x-amz-security-token']);
+  checkSessionToken(identity, req.headers['x-amz-security-token'], cred.accessKey);
 
   const cr = canonicalRequest({
     method: req.method,
@@ -288,7 +288,11 @@ async function verifyPresigned<C extends Credential>(
   checkContentSha256(payloadHash);
 
   const identity = await lookup(opts, cred.accessKey);
-  checkSessionToken(identity, param('X-Amz-Security-Token') ?? req.headers['x-amz-security-token']);
+  checkSessionToken(
+    identity,
+    param('X-Amz-Security-Token') ?? req.headers['x-amz-security-token'],
+    cred.accessKey,
+  );
 
   const cr = canonicalRequest({
     method: req.method,
@@ -419,9 +423,17 @@ async function lookup<C extends Credential>(opts: VerifyOptions<C>, accessKey: s
   return identity;
 }
 
-function checkSessionToken(identity: Credential, token: string | undefined): void {
+/**
+ * AWS: temporary credentials used without their session token are an unknown access key (403
+ * `InvalidAccessKeyId`: the key exists only together with its token); a token that is not the one
+ * issued with the key, or a token on a long-term key, is 400 `InvalidToken`.
+ */
+export function checkSessionToken(identity: Credential, token: string | undefined, accessKey: string): void {
   const want = identity.sessionToken;
   if (want === undefined && token === undefined) return;
+  if (want !== undefined && token === undefined) {
+    throw new AuthError('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKey });
+  }
   if (want === undefined || token === undefined || !constantTimeEqual(want, token.trim())) {
     throw new AuthError('InvalidToken');
   }

@@ -78,9 +78,20 @@ export interface ReqCtx<R extends Route = Route> {
    * beyond the ones its route needed to get here (DeleteObjects per key, ListBuckets per bucket). The
    * request's condition keys apply; the bucket's policy is taken into account. `action` on `*` when
    * neither bucket nor key applies (`s3:ListAllMyBuckets`). `accessKey` asks about another credential
-   * than the request's: the signer of a PostObject form.
+   * than the request's: the signer of a PostObject form. `conditions` adds condition keys only the op
+   * knows (`s3:RequestObjectTag/<k>` from a body); `versionId` names the version whose tags
+   * `s3:ExistingObjectTag/<k>` are.
    */
-  allowed(action: string, opts?: { key?: string; bucket?: string; accessKey?: string }): Promise<boolean>;
+  allowed(
+    action: string,
+    opts?: {
+      key?: string;
+      bucket?: string;
+      accessKey?: string;
+      versionId?: string;
+      conditions?: Record<string, string[]>;
+    },
+  ): Promise<boolean>;
 }
 
 export interface S3Response {

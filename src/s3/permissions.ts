@@ -15,7 +15,17 @@
  *   `<Error>` entry with AccessDenied, the others are deleted.
  * - ListBuckets: s3:ListAllMyBuckets lists every bucket; without it, the buckets the caller may
  *   s3:ListBucket (MinIO's behaviour; AWS would refuse). Anonymous callers are refused.
- * - PostObject: the form's signer needs s3:PutObject on the form's key (an unsigned form: anonymous).
+ * - PostObject: the form's signer needs s3:PutObject on the form's key (an unsigned form: anonymous),
+ *   and s3:PutObjectTagging / s3:PutObjectRetention / s3:PutObjectLegalHold for the fields that set them.
+ *
+ * PutObjectTagging's `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` come from its body, so
+ * the op checks its own permissions again with them once the body is read (`ctx.allowed` with
+ * `conditions`); the server skips the check before dispatch when a policy that applies names those
+ * keys (it could only fail there).
+ *
+ * `s3:ExistingObjectTag/<key>` is the tags of the object (version) a permission is on, for the actions
+ * AWS evaluates it for (`EXISTING_OBJECT_TAG_ACTIONS`): the server reads them only when a policy that
+ * applies mentions the key, so requests pay nothing for it otherwise.
  */
 import type { Headers } from './headers';
 import { header, parseCopySource } from './headers';
@@ -27,6 +37,55 @@ export interface Permission {
   /** `arn:aws:s3:::bucket`, `arn:aws:s3:::bucket/key` or `*`. */
   resource: string;
   bucket?: string;
+  /** The object (version) the resource names, whose existing tags the condition keys may need. */
+  object?: { key: string; versionId?: string };
+  /** Condition keys of this permission only, on top of the request's (the tags of a body...). */
+  conditions?: Record<string, string[]>;
+}
+
+/**
+ * The actions AWS evaluates `s3:ExistingObjectTag/<key>` for ("Actions, resources, and condition keys
+ * for Amazon S3"), lower-cased. Not for writes that replace or delete an object (PutObject,
+ * DeleteObject...) nor for the lock actions.
+ */
+export const EXISTING_OBJECT_TAG_ACTIONS: ReadonlySet<string> = new Set(
+  [
+    's3:GetObject',
+    's3:GetObjectVersion',
+    's3:GetObjectAcl',
+    's3:GetObjectVersionAcl',
+    's3:GetObjectAttributes',
+    's3:GetObjectVersionAttributes',
+    's3:GetObjectTagging',
+    's3:GetObjectVersionTagging',
+    's3:PutObjectAcl',
+    's3:PutObjectVersionAcl',
+    's3:PutObjectTagging',
+    's3:PutObjectVersionTagging',
+    's3:DeleteObjectTagging',
+    's3:DeleteObjectVersionTagging',
+  ].map((a) => a.toLowerCase()),
+);
+
+/** `s3:<prefix>/<key>` for each tag (a repeated key keeps every value), from `[key, value]` pairs. */
+function tagKeys(prefix: string, tags: Iterable<[string, string]>): Record<string, string[]> {
+  const c: Record<string, string[]> = {};
+  for (const [k, v] of tags) {
+    const name = `s3:${prefix}/${k}`;
+    c[name] = [...(c[name] ?? []), v];
+  }
+  return c;
+}
+
+/** `s3:ExistingObjectTag/<key>` from an object's stored tags (S3's URL-encoded `a=1&b=2`). */
+export function existingTagConditions(tags: string): Record<string, string[]> {
+  return tagKeys('ExistingObjectTag', new URLSearchParams(tags));
+}
+
+/** `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` from the tags a request sets. */
+export function requestTagConditions(tags: Iterable<[string, string]>): Record<string, string[]> {
+  const list = [...tags];
+  return { ...tagKeys('RequestObjectTag', list), 's3:RequestObjectTagKeys': list.map(([k]) => k) };
 }
 
 export interface RequiredPermissions {
@@ -75,14 +134,15 @@ const onObject =
   (r) => {
     const { bucket, key, versionId } = target(r);
     const resource = objectArn(bucket, key);
-    if (versionId === undefined || versioned === undefined) return [{ action, resource, bucket }];
+    const object = versionId === undefined ? { key } : { key, versionId };
+    if (versionId === undefined || versioned === undefined) return [{ action, resource, bucket, object }];
     // AWS: a version's tags need the Version action "also"; a version's data needs it instead.
     return both
       ? [
-          { action, resource, bucket },
-          { action: versioned, resource, bucket },
+          { action, resource, bucket, object },
+          { action: versioned, resource, bucket, object },
         ]
-      : [{ action: versioned, resource, bucket }];
+      : [{ action: versioned, resource, bucket, object }];
   };
 
 const none: Mapper = () => [];
@@ -114,7 +174,9 @@ function copySource(h: Headers): Permission[] {
   try {
     const src = parseCopySource(value);
     const action = src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion';
-    return [{ action, resource: objectArn(src.bucket, src.key), bucket: src.bucket }];
+    const object =
+      src.versionId === undefined ? { key: src.key } : { key: src.key, versionId: src.versionId };
+    return [{ action, resource: objectArn(src.bucket, src.key), bucket: src.bucket, object }];
   } catch {
     return [];
   }
@@ -334,15 +396,7 @@ export function requestConditions(
   if (hold !== undefined) c['s3:object-lock-legal-hold'] = [hold];
 
   const tagging = header(h, 'x-amz-tagging');
-  if (tagging !== undefined) {
-    const keys: string[] = [];
-    for (const [k, v] of new URLSearchParams(tagging)) {
-      keys.push(k);
-      const name = `s3:RequestObjectTag/${k}`;
-      c[name] = [...(c[name] ?? []), v];
-    }
-    c['s3:RequestObjectTagKeys'] = keys;
-  }
+  if (tagging !== undefined) Object.assign(c, requestTagConditions(new URLSearchParams(tagging)));
   return c;
 }
 

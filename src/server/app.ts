@@ -25,15 +25,20 @@ import type { IAM } from '../auth/iam/IAM';
 import type { IdentityRecord } from '../auth/iam/types';
 import { PolicyError, parsePolicy } from '../auth/policy';
 import type { Policy } from '../auth/policy/types';
+import { type Cidr, cidrContains, parseIp } from '../auth/policy/values';
 import type { ErasureSets } from '../erasure/ErasureSets';
+import { isObjectError } from '../object/errors';
 import type { ObjectLayer } from '../object/ObjectLayer';
 import type { BucketConfigStore, Identity, Logger, ReqCtx, S3Config, S3Response } from '../s3/context';
 import { CORS_CONFIG, corsResponseHeaders, decodeCors, matchCorsRule, parseRequestHeaders } from '../s3/cors';
 import { dispatch } from '../s3/dispatch';
-import { isS3ErrorCode, S3Error, toS3Error, toXml } from '../s3/errors';
+import { isS3Error, isS3ErrorCode, S3Error, toS3Error, toXml } from '../s3/errors';
+import { versionOpts } from '../s3/ops/objectCommon';
 import {
   BUCKET_POLICY_CONFIG,
   bucketArn,
+  EXISTING_OBJECT_TAG_ACTIONS,
+  existingTagConditions,
   objectArn,
   type Permission,
   requiredPermissions,
@@ -63,6 +68,11 @@ export interface AppOptions {
   iam: IAM;
   /** What the admin API reports on and heals: the erasure sets behind `objects`, the version. */
   admin: { layer: ErasureSets; version: string; startedAt: Date };
+  /**
+   * Reverse proxies whose `X-Forwarded-For` is believed (`CAIRN_TRUSTED_PROXIES`): a request from one
+   * of them has the client address (`aws:SourceIp`) its proxies recorded. None by default.
+   */
+  trustedProxies?: readonly Cidr[];
 }
 
 /** Per request state kept on `ctx.state`. */
@@ -341,9 +351,76 @@ const UNREADABLE_POLICY: Policy = {
 };
 
 /** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) as `1.2.3.4`. */
-function clientIp(req: IncomingMessage): string | undefined {
-  const a = req.socket.remoteAddress;
-  return a?.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+function plainIp(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** An `X-Forwarded-For` entry (`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:5678`) as an address. */
+function forwardedAddress(entry: string): string | undefined {
+  let a = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
+  if (bracketed) a = bracketed[1]!;
+  else if (/^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
+  return parseIp(a) === undefined ? undefined : plainIp(a);
+}
+
+/**
+ * The client's address (`aws:SourceIp`): the TCP peer; or, when the peer is a trusted reverse proxy,
+ * the rightmost `X-Forwarded-For` entry that is not itself a trusted proxy. Each proxy appends the
+ * address it was reached from, so entries left of the first untrusted one were written by the client
+ * and are never believed. An entry that is not an address ends the walk at the last good one.
+ */
+export function clientIp(
+  peer: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: readonly Cidr[],
+): string | undefined {
+  if (peer === undefined) return undefined;
+  let addr = plainIp(peer);
+  if (trusted.length === 0 || forwardedFor === undefined) return addr;
+  const isTrusted = (a: string) => {
+    const ip = parseIp(a);
+    return ip !== undefined && trusted.some((c) => cidrContains(c, ip));
+  };
+  if (!isTrusted(addr)) return addr;
+  const entries = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const a = forwardedAddress(entries[i]!);
+    if (a === undefined) break;
+    addr = a;
+    if (!isTrusted(a)) break;
+  }
+  return addr;
+}
+
+/** A parsed policy's text, lower-cased: whether it names a condition key is then a substring test. */
+const policyTexts = new WeakMap<Policy, string>();
+
+function mentions(p: Policy | null | undefined, needle: string): boolean {
+  if (!p) return false;
+  let text = policyTexts.get(p);
+  if (text === undefined) {
+    text = JSON.stringify(p).toLowerCase();
+    policyTexts.set(p, text);
+  }
+  return text.includes(needle);
+}
+
+/** Condition keys some requests pay to set, only when a policy that applies names them (lower-cased). */
+const EXISTING_TAG_KEY = 's3:existingobjecttag/';
+/** `s3:RequestObjectTag/<k>` and `s3:RequestObjectTagKeys`. */
+const REQUEST_TAG_KEY = 's3:requestobjecttag';
+
+/** Whether a policy that can decide for `subject` (its own, its session's, the bucket's) names `needle`. */
+function policiesMention(
+  subject: IdentityRecord | null,
+  bucketPolicy: Policy | null,
+  needle: string,
+): boolean {
+  if (mentions(bucketPolicy, needle)) return true;
+  // The root user's identity is allowed everything: only the bucket policy's Deny can refuse it.
+  if (subject === null || subject.kind === 'root') return false;
+  return subject.policies.some((p) => mentions(p, needle)) || mentions(subject.sessionPolicy, needle);
 }
 
 /** The principal's own condition keys (`aws:username`...); they change with the credential asked about. */
@@ -388,6 +465,8 @@ interface Authorizer {
   check(p: Permission, subject?: IdentityRecord | null): Promise<AuthzResult>;
   /** Every one of `checks`, or AccessDenied with the first refusal's reason. */
   require(checks: Permission[]): Promise<void>;
+  /** Whether a policy that applies to the caller (and `bucket`'s policy) names the condition key `needle`. */
+  mentions(needle: string, bucket?: string): Promise<boolean>;
 }
 
 export function createApp(opts: AppOptions): Koa {
@@ -435,8 +514,8 @@ export function createApp(opts: AppOptions): Koa {
       'aws:EpochTime': [String(Math.floor(now.getTime() / 1000))],
       'aws:SecureTransport': [(req.socket as Socket & { encrypted?: boolean }).encrypted ? 'true' : 'false'],
     };
-    // The peer's address: X-Forwarded-For is anyone's to write, so it is not trusted.
-    const ip = clientIp(req);
+    // X-Forwarded-For is anyone's to write: believed only from the proxies the operator trusts.
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], opts.trustedProxies ?? []);
     if (ip !== undefined) base['aws:SourceIp'] = [ip];
     const referer = req.headers.referer;
     if (referer !== undefined) base['aws:Referer'] = [referer];
@@ -456,17 +535,47 @@ export function createApp(opts: AppOptions): Koa {
       }
       return c;
     };
+    // An object's tags, read once per request whichever permissions need them.
+    const tagReads = new Map<string, Promise<Record<string, string[]>>>();
+    const existingTags = (bucket: string, o: { key: string; versionId?: string }) => {
+      const id = `${bucket}\n${o.key}\n${o.versionId ?? ''}`;
+      let read = tagReads.get(id);
+      if (!read) {
+        read = (async () => {
+          try {
+            const info = await opts.objects.getObjectInfo(bucket, o.key, versionOpts(o.versionId));
+            return info.deleteMarker ? {} : existingTagConditions(info.tags);
+          } catch (e) {
+            // No such object (version), or a malformed version id: no tags; the op says what is wrong.
+            if (isObjectError(e) || isS3Error(e)) return {};
+            throw e;
+          }
+        })();
+        tagReads.set(id, read);
+      }
+      return read;
+    };
     const check = async (p: Permission, subject: IdentityRecord | null = who): Promise<AuthzResult> => {
       const policy = p.bucket === undefined ? null : await bucketPolicy(p.bucket);
-      return explain(
-        subject,
-        { action: p.action, resource: p.resource, conditions: conditionsFor(subject) },
-        policy,
-      );
+      let conditions = conditionsFor(subject);
+      if (p.conditions) conditions = { ...conditions, ...p.conditions };
+      if (
+        p.object !== undefined &&
+        p.bucket !== undefined &&
+        EXISTING_OBJECT_TAG_ACTIONS.has(p.action.toLowerCase()) &&
+        policiesMention(subject, policy, EXISTING_TAG_KEY)
+      ) {
+        conditions = { ...conditions, ...(await existingTags(p.bucket, p.object)) };
+      }
+      return explain(subject, { action: p.action, resource: p.resource, conditions }, policy);
     };
     return {
       who,
       check,
+      async mentions(needle, bucket) {
+        const policy = bucket === undefined ? null : await bucketPolicy(bucket);
+        return policiesMention(who, policy, needle);
+      },
       async require(checks) {
         for (const p of checks) {
           const res = await check(p);
@@ -586,7 +695,10 @@ export function createApp(opts: AppOptions): Koa {
     const needs = requiredPermissions(r, req.headers, query);
     if (r.action === 'PostObject') needs.conditions['s3:authType'] = ['POST'];
     const authz = authorizer(ctx, who, auth, needs.conditions);
-    await authz.require(needs.checks);
+    // PutObjectTagging's request tags are in its body: where a policy names them, the op checks its
+    // permissions with them (a check here, without them, could only fail).
+    const inOp = r.action === 'PutObjectTagging' && (await authz.mentions(REQUEST_TAG_KEY, r.bucket));
+    if (!inOp) await authz.require(needs.checks);
     // ListBuckets authorizes each bucket it lists, DeleteObjects each key, PostObject its form's
     // signer (see src/s3/permissions.ts); an anonymous ListBuckets has nothing to list.
     if (r.action === 'ListBuckets' && who === null) throw new S3Error('AccessDenied');
@@ -706,7 +818,14 @@ export function createApp(opts: AppOptions): Koa {
           bucket === undefined ? '*' : o.key !== undefined ? objectArn(bucket, o.key) : bucketArn(bucket);
         const subject = o.accessKey === undefined ? authz.who : await lookup(o.accessKey);
         if (o.accessKey !== undefined && subject === null) return false;
-        const p: Permission = bucket === undefined ? { action, resource } : { action, resource, bucket };
+        const p: Permission = { action, resource };
+        if (bucket !== undefined) {
+          p.bucket = bucket;
+          if (o.key !== undefined) {
+            p.object = o.versionId === undefined ? { key: o.key } : { key: o.key, versionId: o.versionId };
+          }
+        }
+        if (o.conditions !== undefined) p.conditions = o.conditions;
         return (await authz.check(p, subject)).allowed;
       },
     };

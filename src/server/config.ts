@@ -4,6 +4,7 @@
  * when both are set.
  */
 import { randomBytes } from 'node:crypto';
+import { parseCidr } from '../auth/policy/values';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -79,6 +80,21 @@ export function domains(env: Env, extra: string[] = []): string[] {
     }
   }
   return [...new Set(list)];
+}
+
+/**
+ * `CAIRN_TRUSTED_PROXIES=10.0.0.0/8,192.0.2.7`: the reverse proxies whose `X-Forwarded-For` is believed
+ * for `aws:SourceIp` (CIDRs or single addresses, IPv4 or IPv6, separated by commas or spaces). None by
+ * default: the TCP peer is the client.
+ */
+export function trustedProxies(env: Env): string[] {
+  const list = (envValue(env, 'TRUSTED_PROXIES') ?? '').split(/[\s,]+/).filter((c) => c !== '');
+  for (const c of list) {
+    if (parseCidr(c) === undefined) {
+      throw new ConfigError(`invalid CIDR ${JSON.stringify(c)} in CAIRN_TRUSTED_PROXIES`);
+    }
+  }
+  return list;
 }
 
 export class ConfigError extends Error {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { IAMKeyError } from '../auth/iam/errors';
 import { IAM } from '../auth/iam/IAM';
+import { type Cidr, parseCidr } from '../auth/policy/values';
 import { ErasureBucketConfigs } from '../erasure/bucketConfig';
 import { ErasureSets, StartupError } from '../erasure/ErasureSets';
 import type { Logger } from '../s3/context';
@@ -39,6 +40,8 @@ export interface ServerOptions {
   region: string;
   /** Domains for virtual-host style requests. */
   domains?: string[];
+  /** Reverse proxies (CIDRs) whose `X-Forwarded-For` gives the client address (`CAIRN_TRUSTED_PROXIES`). */
+  trustedProxies?: string[];
   log?: Logger;
   /** Smallest part but the last of a multipart upload (default 5 MiB, as S3). */
   minPartSize?: number;
@@ -163,6 +166,12 @@ const CONSOLE_PAGE = `<!doctype html>
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? silentLogger;
+  const trustedProxies: Cidr[] = [];
+  for (const c of opts.trustedProxies ?? []) {
+    const cidr = parseCidr(c);
+    if (cidr === undefined) throw new StartupError([`invalid trusted proxy CIDR ${JSON.stringify(c)}`]);
+    trustedProxies.push(cidr);
+  }
   await prepareDrives(opts.drives, log);
   const objects = await ErasureSets.open(
     opts.drives.map((d) => new LocalDrive(d)),
@@ -199,6 +208,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     closing: () => closing,
     iam,
     admin: { layer: objects, version: packageVersion(), startedAt: new Date() },
+    trustedProxies,
   });
   const handler = app.callback();
 

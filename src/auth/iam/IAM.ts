@@ -501,7 +501,9 @@ export class IAM {
   /**
    * The identity behind an access key, resolved now (groups, policies): null when there is none; an
    * `AuthError` for a disabled one (`InvalidAccessKeyId` with MinIO's "account is disabled" message)
-   * and for expired temporary credentials or service accounts (`ExpiredToken`).
+   * and for expired temporary credentials or service accounts (`ExpiredToken`). Temporary credentials
+   * carry their `sessionToken`: the caller refuses the key without it (`checkSessionToken` in
+   * src/auth/verifyRequest.ts: `InvalidAccessKeyId`, as AWS).
    */
   async lookup(accessKey: string): Promise<IdentityRecord | null> {
     if (accessKey === this.root.accessKey) {

@@ -169,15 +169,42 @@ const OVERRIDES: Record<keyof ResponseHeaderOverrides, string> = {
   expires: 'Expires',
 };
 
-function respond(
+/**
+ * The version's Object Lock headers the caller may see. AWS: the retention's mode and date only with
+ * s3:GetObjectRetention, the legal hold only with s3:GetObjectLegalHold; the root user sees both. A
+ * version without lock fields costs no check.
+ */
+async function visibleLockHeaders(ctx: ReqCtx<ReadRoute>, info: ObjectInfo): Promise<Record<string, string>> {
+  const all = lockResponseHeaders(info);
+  if (Object.keys(all).length === 0 || ctx.identity.isRoot) return all;
+  const key = ctx.route.key;
+  const [retention, hold] = await Promise.all([
+    info.lockRetention ? ctx.allowed('s3:GetObjectRetention', { key }) : false,
+    info.legalHold !== undefined ? ctx.allowed('s3:GetObjectLegalHold', { key }) : false,
+  ]);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(all)) {
+    if (name === 'x-amz-object-lock-legal-hold' ? hold : retention) out[name] = value;
+  }
+  return out;
+}
+
+async function respond(
   ctx: ReqCtx<ReadRoute>,
   info: ObjectInfo,
   range: Range | null,
   stream: NodeJS.ReadableStream | undefined,
   overrides: ResponseHeaderOverrides,
   partNumber: number | undefined,
-): S3Response {
-  const headers = { ...objectHeaders(info), ...lockResponseHeaders(info) };
+): Promise<S3Response> {
+  let lock: Record<string, string>;
+  try {
+    lock = await visibleLockHeaders(ctx, info);
+  } catch (e) {
+    if (stream) destroy(stream);
+    throw e;
+  }
+  const headers = { ...objectHeaders(info), ...lock };
   for (const [field, name] of Object.entries(OVERRIDES)) {
     const v = overrides[field as keyof ResponseHeaderOverrides];
     if (v !== undefined) headers[name] = headerValue(v);

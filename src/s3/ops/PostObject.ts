@@ -6,6 +6,9 @@
  * `content-length-range`, exact `{ "field": "value" }`) are checked against the fields, and every
  * field must be named by a condition. The file streams into the object layer with its size held to
  * the policy's range; nothing is stored unless every check passes.
+ *
+ * A form with neither `policy` nor `x-amz-signature` is an anonymous upload (AWS takes one where a
+ * bucket policy lets anyone write): no policy to check, and the anonymous caller needs the permissions.
  */
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import busboy from 'busboy';
@@ -13,7 +16,8 @@ import { ALGORITHM, deriveSigningKey, parseAmzDate, signatureMatches, signHex } 
 import type { PutObjectOptions } from '../../object/types';
 import type { Op, ReqCtx, S3Response } from '../context';
 import { S3Error } from '../errors';
-import { formatTags, header, quoteEtag } from '../headers';
+import { formatTags, header, quoteEtag, type Tag } from '../headers';
+import { requestTagConditions } from '../permissions';
 import { parseTagging, renderXml } from '../xml';
 import { getBucketVersioning, versionHeader } from './bucketState';
 import {
@@ -288,8 +292,8 @@ class SizeGuard extends Transform {
 // The signature
 // ---------------------------------------------------------------------------------------------------
 
-/** Checks the form's signature; returns the access key that signed it. */
-async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>): Promise<string> {
+/** Checks the form's signature; returns the access key that signed it (undefined: an unsigned form). */
+async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>): Promise<string | undefined> {
   if (fields.has('awsaccesskeyid') || fields.has('signature')) {
     throw new S3Error('InvalidRequest', {
       message: 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
@@ -297,8 +301,8 @@ async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>):
   }
   const signature = fields.get('x-amz-signature');
   const policy = fields.get('policy');
-  // No bucket policies yet: an unsigned form (which AWS lets a public bucket take) is refused.
-  if (signature === undefined && policy === undefined) throw new S3Error('AccessDenied');
+  // An unsigned form: the caller (anonymous) is authorized as it is, by the bucket's policy.
+  if (signature === undefined && policy === undefined) return undefined;
   const missing = (name: string) =>
     new S3Error('InvalidArgument', {
       message: `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
@@ -350,9 +354,12 @@ async function checkSignature(ctx: ReqCtx, fields: ReadonlyMap<string, string>):
 
   const cred = ctx.credentials ? await ctx.credentials(accessKey) : undefined;
   if (!cred) throw new S3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: accessKey } });
-  if (cred.sessionToken !== undefined && fields.get('x-amz-security-token') !== cred.sessionToken) {
-    throw new S3Error('InvalidToken');
+  // As for a signed request (src/auth/verifyRequest.ts): a temporary key without its token is unknown.
+  const token = fields.get('x-amz-security-token');
+  if (cred.sessionToken !== undefined && token === undefined) {
+    throw new S3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: accessKey } });
   }
+  if (token !== cred.sessionToken) throw new S3Error('InvalidToken');
   const expected = signHex(deriveSigningKey(cred.secretKey, date, region, service), policy);
   if (!signatureMatches(expected, signature.trim().toLowerCase())) {
     throw new S3Error('SignatureDoesNotMatch', {
@@ -382,7 +389,7 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
   try {
     const fields = form.fields;
     const signer = await checkSignature(ctx, fields);
-    const policy = parsePostPolicy(fields.get('policy')!);
+    const policy = signer === undefined ? undefined : parsePostPolicy(fields.get('policy')!);
     const rawKey = fields.get('key');
     if (rawKey === undefined || rawKey === '') {
       throw new S3Error('InvalidArgument', {
@@ -391,7 +398,9 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
         fields: { ArgumentName: 'key', ArgumentValue: '' },
       });
     }
-    const { minSize, maxSize } = checkPostPolicy(policy, fields, bucket);
+    const { minSize, maxSize } = policy
+      ? checkPostPolicy(policy, fields, bucket)
+      : { minSize: 0, maxSize: Number.POSITIVE_INFINITY };
     if (!file) {
       throw new S3Error('InvalidArgument', {
         message: 'POST requires exactly one file upload per request.',
@@ -402,17 +411,17 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder AWS defines
     const key = rawKey.replaceAll('${filename}', file.filename);
     checkKey(key);
-    // The form's signer is the caller: it needs s3:PutObject on the key (its policies, the bucket's).
-    if (!(await ctx.allowed('s3:PutObject', { key, accessKey: signer }))) throw new S3Error('AccessDenied');
+    const tagging = fields.get('tagging');
+    const tags = tagging ? parseTagging(tagging, 'object') : [];
+    await authorize(ctx, key, signer, fields, tagging ? tags : undefined);
 
     // The fields as headers, so the PUT helpers read them as they read a PutObject.
     const h: Record<string, string> = Object.fromEntries(fields);
     const sc = storageClass(h);
-    const tagging = fields.get('tagging');
     const opts: PutObjectOptions = {
       size: -1,
       ...metadataFromHeaders(h),
-      tags: tagging ? formatTags(parseTagging(tagging, 'object')) : '',
+      tags: tags.length > 0 ? formatTags(tags) : '',
       ...(sc ? { storageClass: sc } : {}),
       ...checksumOptions(ctx, requestChecksum(h)),
       // Object Lock fields (`x-amz-object-lock-*`), as PutObject's headers, or the bucket's default.
@@ -435,6 +444,36 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
     throw e;
   }
 };
+
+/**
+ * The form's signer (or, for an unsigned form, the request's caller: anonymous) is the caller: it
+ * needs s3:PutObject on the key, and as a PutObject with the same headers would, s3:PutObjectTagging,
+ * s3:PutObjectRetention, s3:PutObjectLegalHold for the fields that set them, with the form's tags as
+ * `s3:RequestObjectTag/<k>` (src/s3/permissions.ts `writeExtras`).
+ */
+async function authorize(
+  ctx: ReqCtx,
+  key: string,
+  signer: string | undefined,
+  fields: ReadonlyMap<string, string>,
+  tags: Tag[] | undefined,
+): Promise<void> {
+  const actions = ['s3:PutObject'];
+  if (tags !== undefined) actions.push('s3:PutObjectTagging');
+  if (fields.has('x-amz-object-lock-mode') || fields.has('x-amz-object-lock-retain-until-date')) {
+    actions.push('s3:PutObjectRetention');
+  }
+  if (fields.has('x-amz-object-lock-legal-hold')) actions.push('s3:PutObjectLegalHold');
+  const conditions = tags === undefined ? undefined : requestTagConditions(tags.map((t) => [t.key, t.value]));
+  for (const action of actions) {
+    const ok = await ctx.allowed(action, {
+      key,
+      ...(signer !== undefined ? { accessKey: signer } : {}),
+      ...(conditions ? { conditions } : {}),
+    });
+    if (!ok) throw new S3Error('AccessDenied');
+  }
+}
 
 function respond(
   ctx: ReqCtx,
