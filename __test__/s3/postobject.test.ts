@@ -428,7 +428,7 @@ test('PostObject refuses what is not a signed multipart form', async () => {
     'InvalidArgument',
     /field named &apos;key&apos;/,
   );
-  // Neither policy nor signature: an anonymous upload, refused until bucket policies exist.
+  // Neither policy nor signature: an anonymous upload, refused unless a bucket policy lets anyone PutObject.
   await expectXmlError(
     await post(
       form({ omit: ['policy', 'x-amz-signature', 'x-amz-credential', 'x-amz-algorithm', 'x-amz-date'] }),
