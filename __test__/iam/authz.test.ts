@@ -17,13 +17,13 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { Client as MinioClient } from 'minio';
 import { test } from 'uvu';
 import { presignRequest } from '../../src/auth';
 import type { IAM } from '../../src/auth/iam/IAM';
+import { denied, exists, policyDoc, refused } from '../helpers/s3assert';
 import { startServer, type TestServer } from '../helpers/server';
 
 let srv: TestServer;
@@ -39,42 +39,11 @@ function client(accessKeyId: string, secretAccessKey: string, sessionToken?: str
   });
 }
 
-/** The S3 error a call fails with (fails the test when it succeeds). */
-async function refused(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `not an S3 error: ${e}`);
-    return e;
-  }
-  assert.fail('expected the call to be refused');
-}
-
-/** Refused with 403 AccessDenied (a HEAD has no body to name the code: its status says it). */
-async function denied(p: Promise<unknown>, why?: RegExp): Promise<void> {
-  const e = await refused(p);
-  assert.equal(e.$metadata.httpStatusCode, 403, e.message);
-  if (e.name === 'Unknown' || e.name === 'Forbidden') return;
-  assert.equal(e.name, 'AccessDenied', e.message);
-  if (why) assert.match(e.message, why);
-}
-
 async function body(c: S3Client, Bucket: string, Key: string): Promise<string> {
   const r = await c.send(new GetObjectCommand({ Bucket, Key }));
   return r.Body!.transformToString();
 }
 
-async function exists(Bucket: string, Key: string): Promise<boolean> {
-  try {
-    await srv.s3.send(new HeadObjectCommand({ Bucket, Key }));
-    return true;
-  } catch (e) {
-    if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404) return false;
-    throw e;
-  }
-}
-
-const policy = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 const allow = (Action: string[], Resource: string[]) => ({ Effect: 'Allow', Action, Resource });
 
 let reader: S3Client;
@@ -91,9 +60,12 @@ test.before(async () => {
 
   await iam.putPolicy(
     'read-data',
-    policy(allow(['s3:GetObject'], ['arn:aws:s3:::data/*']), allow(['s3:ListBucket'], ['arn:aws:s3:::data'])),
+    policyDoc(
+      allow(['s3:GetObject'], ['arn:aws:s3:::data/*']),
+      allow(['s3:ListBucket'], ['arn:aws:s3:::data']),
+    ),
   );
-  await iam.putPolicy('write-data', policy(allow(['s3:PutObject'], ['arn:aws:s3:::data/*'])));
+  await iam.putPolicy('write-data', policyDoc(allow(['s3:PutObject'], ['arn:aws:s3:::data/*'])));
   await iam.createUser({ accessKey: 'reader', secretKey: 'reader-secret-1', policies: ['read-data'] });
   reader = client('reader', 'reader-secret-1');
   await iam.createUser({ accessKey: 'member', secretKey: 'member-secret-1' });
@@ -125,7 +97,7 @@ test('a user cannot write what its policy does not allow, and nothing is written
   );
   await denied(reader.send(new PutObjectCommand({ Bucket: 'data', Key: 'new.txt', Body: 'x' })));
   assert.equal(await body(srv.s3, 'data', 'public/a.txt'), 'root wrote public/a.txt');
-  assert.equal(await exists('data', 'new.txt'), false);
+  assert.equal(await exists(srv.s3, 'data', 'new.txt'), false);
 });
 
 test('a user cannot delete without s3:DeleteObject, and the object stays', async () => {
@@ -133,7 +105,7 @@ test('a user cannot delete without s3:DeleteObject, and the object stays', async
     reader.send(new DeleteObjectCommand({ Bucket: 'data', Key: 'keep/e.txt' })),
     /s3:DeleteObject/,
   );
-  assert.equal(await exists('data', 'keep/e.txt'), true);
+  assert.equal(await exists(srv.s3, 'data', 'keep/e.txt'), true);
 });
 
 test('a user cannot read or list another bucket', async () => {
@@ -157,7 +129,7 @@ test('a bucket that does not exist is AccessDenied to a user not allowed it, NoS
 test('a missing key is NoSuchKey with s3:ListBucket, AccessDenied without it', async () => {
   const e = await refused(reader.send(new GetObjectCommand({ Bucket: 'data', Key: 'public/none' })));
   assert.equal(e.name, 'NoSuchKey');
-  await iam.putPolicy('get-only', policy(allow(['s3:GetObject'], ['arn:aws:s3:::data/*'])));
+  await iam.putPolicy('get-only', policyDoc(allow(['s3:GetObject'], ['arn:aws:s3:::data/*'])));
   await iam.createUser({ accessKey: 'getter', secretKey: 'getter-secret', policies: ['get-only'] });
   const g = client('getter', 'getter-secret');
   try {
@@ -198,14 +170,14 @@ test("a group member may do what the group's policy allows and nothing else", as
     /s3:GetObject/,
   );
   await denied(member.send(new PutObjectCommand({ Bucket: 'other', Key: 'y', Body: 'y' })));
-  assert.equal(await exists('other', 'y'), false);
+  assert.equal(await exists(srv.s3, 'other', 'y'), false);
 });
 
 test("a disabled group's policy no longer applies", async () => {
   await iam.setGroupStatus('writers', 'disabled');
   try {
     await denied(member.send(new PutObjectCommand({ Bucket: 'data', Key: 'tmp/disabled.txt', Body: 'x' })));
-    assert.equal(await exists('data', 'tmp/disabled.txt'), false);
+    assert.equal(await exists(srv.s3, 'data', 'tmp/disabled.txt'), false);
   } finally {
     await iam.setGroupStatus('writers', 'enabled');
   }
@@ -217,7 +189,7 @@ test("a disabled group's policy no longer applies", async () => {
 test('an explicit Deny wins over an Allow, and says so', async () => {
   await iam.putPolicy(
     'no-secrets',
-    policy({
+    policyDoc({
       Effect: 'Deny',
       Action: ['s3:GetObject', 's3:PutObject'],
       Resource: ['arn:aws:s3:::data/secret/*'],
@@ -248,7 +220,7 @@ test('an explicit Deny wins over an Allow, and says so', async () => {
 test('${aws:username} gives each user its own home prefix', async () => {
   await iam.putPolicy(
     'home',
-    policy(
+    policyDoc(
       allow(
         ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the policy variable, literally
@@ -293,7 +265,7 @@ test('${aws:username} gives each user its own home prefix', async () => {
 // --- DeleteObjects --------------------------------------------------------------------------------
 
 test('DeleteObjects deletes the keys allowed and reports AccessDenied for the others', async () => {
-  await iam.putPolicy('delete-tmp', policy(allow(['s3:DeleteObject'], ['arn:aws:s3:::data/tmp/*'])));
+  await iam.putPolicy('delete-tmp', policyDoc(allow(['s3:DeleteObject'], ['arn:aws:s3:::data/tmp/*'])));
   await iam.createUser({ accessKey: 'cleaner', secretKey: 'cleaner-secret', policies: ['delete-tmp'] });
   const c = client('cleaner', 'cleaner-secret');
   try {
@@ -311,8 +283,8 @@ test('DeleteObjects deletes the keys allowed and reports AccessDenied for the ot
       r.Errors?.map((e) => [e.Key, e.Code]),
       [['keep/e.txt', 'AccessDenied']],
     );
-    assert.equal(await exists('data', 'tmp/d.txt'), false);
-    assert.equal(await exists('data', 'keep/e.txt'), true);
+    assert.equal(await exists(srv.s3, 'data', 'tmp/d.txt'), false);
+    assert.equal(await exists(srv.s3, 'data', 'keep/e.txt'), true);
     // On a bucket that does not exist, and no key allowed: AccessDenied rather than NoSuchBucket.
     await denied(
       c.send(new DeleteObjectsCommand({ Bucket: 'nosuchbucket', Delete: { Objects: [{ Key: 'tmp/x' }] } })),
@@ -325,7 +297,7 @@ test('DeleteObjects deletes the keys allowed and reports AccessDenied for the ot
 // --- CopyObject -----------------------------------------------------------------------------------
 
 test('CopyObject needs read on the source: copying from a bucket the user cannot read is refused', async () => {
-  await iam.putPolicy('rw-data', policy(allow(['s3:GetObject', 's3:PutObject'], ['arn:aws:s3:::data/*'])));
+  await iam.putPolicy('rw-data', policyDoc(allow(['s3:GetObject', 's3:PutObject'], ['arn:aws:s3:::data/*'])));
   await iam.createUser({ accessKey: 'copier', secretKey: 'copier-secret', policies: ['rw-data'] });
   const c = client('copier', 'copier-secret');
   try {
@@ -337,7 +309,7 @@ test('CopyObject needs read on the source: copying from a bucket the user cannot
       c.send(new CopyObjectCommand({ Bucket: 'data', Key: 'tmp/stolen.txt', CopySource: 'other/x.txt' })),
       /s3:GetObject on resource: "arn:aws:s3:::other\/x.txt"/,
     );
-    assert.equal(await exists('data', 'tmp/stolen.txt'), false);
+    assert.equal(await exists(srv.s3, 'data', 'tmp/stolen.txt'), false);
   } finally {
     c.destroy();
   }
@@ -386,7 +358,7 @@ test('a disabled user is refused at once, and works again once enabled', async (
 test("a service account's inline policy narrows its parent's rights", async () => {
   const sa = await iam.createServiceAccount({
     parent: 'reader',
-    policy: policy(allow(['s3:GetObject'], ['arn:aws:s3:::data/public/*'])),
+    policy: policyDoc(allow(['s3:GetObject'], ['arn:aws:s3:::data/public/*'])),
   });
   const c = client(sa.accessKey, sa.secretKey);
   try {
@@ -404,7 +376,7 @@ test("a service account's inline policy narrows its parent's rights", async () =
 test('a service account can never do more than its parent, whatever its inline policy says', async () => {
   const sa = await iam.createServiceAccount({
     parent: 'reader',
-    policy: policy(allow(['s3:*'], ['arn:aws:s3:::*'])),
+    policy: policyDoc(allow(['s3:*'], ['arn:aws:s3:::*'])),
   });
   const c = client(sa.accessKey, sa.secretKey);
   try {
@@ -431,7 +403,7 @@ test('temporary credentials from AssumeRole have at most the caller’s rights, 
       new AssumeRoleCommand({
         RoleArn: 'arn:aws:iam::000000000000:role/any',
         RoleSessionName: 'test',
-        Policy: policy(allow(['s3:GetObject'], ['arn:aws:s3:::data/public/*'])),
+        Policy: policyDoc(allow(['s3:GetObject'], ['arn:aws:s3:::data/public/*'])),
       }),
     );
     const cr = r.Credentials!;
@@ -440,7 +412,7 @@ test('temporary credentials from AssumeRole have at most the caller’s rights, 
       assert.equal(await body(c, 'data', 'public/a.txt'), 'root wrote public/a.txt');
       await denied(c.send(new GetObjectCommand({ Bucket: 'data', Key: 'private/b.txt' })));
       await denied(c.send(new PutObjectCommand({ Bucket: 'data', Key: 'public/sts.txt', Body: 'x' })));
-      assert.equal(await exists('data', 'public/sts.txt'), false);
+      assert.equal(await exists(srv.s3, 'data', 'public/sts.txt'), false);
     } finally {
       c.destroy();
     }
@@ -469,7 +441,7 @@ test('the minio client: a read-only user reads and is refused writes', async () 
     assert.equal(e.code, 'AccessDenied');
     return true;
   });
-  assert.equal(await exists('data', 'minio.txt'), false);
+  assert.equal(await exists(srv.s3, 'data', 'minio.txt'), false);
 });
 
 // --- anonymous ------------------------------------------------------------------------------------
@@ -488,8 +460,8 @@ test('an anonymous request is refused where no bucket policy allows it', async (
     assert.equal(r.status, 403, `${method} ${path}`);
     if (method !== 'HEAD') assert.match(await r.text(), /<Code>AccessDenied<\/Code>/);
   }
-  assert.equal(await exists('data', 'anon.txt'), false);
-  assert.equal(await exists('data', 'keep/e.txt'), true);
+  assert.equal(await exists(srv.s3, 'data', 'anon.txt'), false);
+  assert.equal(await exists(srv.s3, 'data', 'keep/e.txt'), true);
 });
 
 test.run();

@@ -15,17 +15,16 @@ import {
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
 import { test } from 'uvu';
 import { deriveSigningKey, formatAmzDate } from '../../src/auth';
 import type { IAM } from '../../src/auth/iam/IAM';
 import { signHex } from '../../src/auth/sigv4';
+import { denied, exists, policyDoc, refused } from '../helpers/s3assert';
 import { startServer, type TestServer } from '../helpers/server';
 
 const run = promisify(execFile);
@@ -43,44 +42,14 @@ function client(accessKeyId: string, secretAccessKey: string): S3Client {
   });
 }
 
-async function refused(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `not an S3 error: ${e}`);
-    return e;
-  }
-  assert.fail('expected the call to be refused');
-}
-
-async function denied(p: Promise<unknown>, why?: RegExp): Promise<void> {
-  const e = await refused(p);
-  assert.equal(e.$metadata.httpStatusCode, 403, e.message);
-  if (e.name === 'Unknown' || e.name === 'Forbidden') return;
-  assert.equal(e.name, 'AccessDenied', e.message);
-  if (why) assert.match(e.message, why);
-}
-
 async function text(Bucket: string, Key: string, c: S3Client = srv.s3): Promise<string> {
   const r = await c.send(new GetObjectCommand({ Bucket, Key }));
   return r.Body!.transformToString();
 }
 
-async function exists(Bucket: string, Key: string): Promise<boolean> {
-  try {
-    await srv.s3.send(new HeadObjectCommand({ Bucket, Key }));
-    return true;
-  } catch (e) {
-    if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404) return false;
-    throw e;
-  }
-}
-
-const doc = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement });
-
 /** Anyone may read objects and list the bucket: the usual "public read" bucket. */
 const publicRead = (bucket: string) =>
-  doc(
+  policyDoc(
     {
       Sid: 'PublicRead',
       Effect: 'Allow',
@@ -161,20 +130,35 @@ test('a malformed policy is 400 MalformedPolicy saying what is wrong, and nothin
   const bad: [string, RegExp][] = [
     ['not json', /Policies must be valid JSON/],
     [
-      doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' }),
+      policyDoc({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::other/*',
+      }),
       /invalid resource/,
     ],
-    [doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shared/*' }), /Principal/],
+    [policyDoc({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shared/*' }), /Principal/],
     [
-      doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObjekt', Resource: 'arn:aws:s3:::shared/*' }),
+      policyDoc({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObjekt',
+        Resource: 'arn:aws:s3:::shared/*',
+      }),
       /invalid action/,
     ],
     [
-      doc({ Effect: 'allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shared/*' }),
+      policyDoc({
+        Effect: 'allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::shared/*',
+      }),
       /Effect/,
     ],
     [
-      doc({
+      policyDoc({
         Effect: 'Allow',
         Principal: '*',
         Action: 's3:GetObject',
@@ -196,7 +180,7 @@ test('a malformed policy is 400 MalformedPolicy saying what is wrong, and nothin
 });
 
 test('a policy over 20 KB is MalformedPolicy', async () => {
-  const big = doc(
+  const big = policyDoc(
     ...Array.from({ length: 200 }, (_, i) => ({
       Sid: `S${i}`,
       Effect: 'Allow',
@@ -228,7 +212,7 @@ test('GetBucketPolicyStatus says whether the policy makes the bucket public', as
   assert.equal(s.PolicyStatus?.IsPublic, true);
   await put(
     'shared',
-    doc({
+    policyDoc({
       Effect: 'Allow',
       Principal: { AWS: ['friend'] },
       Action: 's3:GetObject',
@@ -240,7 +224,7 @@ test('GetBucketPolicyStatus says whether the policy makes the bucket public', as
   // Everyone, but only from one network: not public.
   await put(
     'shared',
-    doc({
+    policyDoc({
       Effect: 'Allow',
       Principal: '*',
       Action: 's3:GetObject',
@@ -296,7 +280,7 @@ test('a public-read bucket works with plain curl', async () => {
     `${srv.endpoint}/pub/curl.txt`,
   ]);
   assert.equal(put.stdout, '403');
-  assert.equal(await exists('pub', 'curl.txt'), false);
+  assert.equal(await exists(srv.s3, 'pub', 'curl.txt'), false);
 });
 
 test('a public-read bucket refuses anonymous writes and deletes, and is left as it was', async () => {
@@ -314,7 +298,7 @@ test('a public-read bucket refuses anonymous writes and deletes, and is left as 
   const delBucket = await fetch(`${srv.endpoint}/pub`, { method: 'DELETE' });
   assert.equal(delBucket.status, 403);
   assert.equal(await text('pub', 'index.html'), '<h1>hello</h1>');
-  assert.equal(await exists('pub', 'new.html'), false);
+  assert.equal(await exists(srv.s3, 'pub', 'new.html'), false);
   await srv.s3.send(new GetBucketPolicyCommand({ Bucket: 'pub' }));
 });
 
@@ -332,7 +316,12 @@ test("a public bucket's policy opens nothing in other buckets", async () => {
 test('a write-only drop box: anonymous PUT allowed under a prefix, reads still refused', async () => {
   await put(
     'shared',
-    doc({ Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::shared/inbox/*' }),
+    policyDoc({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::shared/inbox/*',
+    }),
   );
   const ok = await fetch(`${srv.endpoint}/shared/inbox/drop.txt`, { method: 'PUT', body: 'dropped' });
   assert.equal(ok.status, 200);
@@ -371,7 +360,7 @@ test('a bucket policy naming a user grants it access its own policies do not', a
     await denied(friend.send(new GetObjectCommand({ Bucket: 'shared', Key: 'doc.txt' })));
     await put(
       'shared',
-      doc({
+      policyDoc({
         Effect: 'Allow',
         Principal: { AWS: ['arn:aws:iam::000000000000:user/friend'] },
         Action: ['s3:GetObject', 's3:PutObject'],
@@ -385,7 +374,7 @@ test('a bucket policy naming a user grants it access its own policies do not', a
       /because no identity-based policy allows the s3:GetObject action/,
     );
     await denied(nobody.send(new PutObjectCommand({ Bucket: 'shared', Key: 'from-nobody.txt', Body: 'x' })));
-    assert.equal(await exists('shared', 'from-nobody.txt'), false);
+    assert.equal(await exists(srv.s3, 'shared', 'from-nobody.txt'), false);
     // Anonymous callers are not the named user.
     assert.equal((await fetch(`${srv.endpoint}/shared/doc.txt`)).status, 403);
   } finally {
@@ -401,7 +390,7 @@ test("an explicit Deny in a bucket policy wins over a user's Allow, and says so"
     assert.equal(await text('shared', 'doc.txt', rw), 'shared doc');
     await put(
       'shared',
-      doc({
+      policyDoc({
         Effect: 'Deny',
         Principal: { AWS: 'rwuser' },
         Action: ['s3:GetObject', 's3:DeleteObject'],
@@ -413,7 +402,7 @@ test("an explicit Deny in a bucket policy wins over a user's Allow, and says so"
       /with an explicit deny in a resource-based policy/,
     );
     await denied(rw.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'doc.txt' })));
-    assert.equal(await exists('shared', 'doc.txt'), true);
+    assert.equal(await exists(srv.s3, 'shared', 'doc.txt'), true);
     // What the Deny does not name is still allowed by the user's own policy.
     await rw.send(new PutObjectCommand({ Bucket: 'shared', Key: 'rw.txt', Body: 'rw' }));
   } finally {
@@ -425,7 +414,7 @@ test("an explicit Deny in a bucket policy wins over a user's Allow, and says so"
 test('conditions apply: a public read limited to other networks is refused to this one', async () => {
   await put(
     'shared',
-    doc({
+    policyDoc({
       Effect: 'Allow',
       Principal: '*',
       Action: 's3:GetObject',
@@ -436,7 +425,7 @@ test('conditions apply: a public read limited to other networks is refused to th
   assert.equal((await fetch(`${srv.endpoint}/shared/doc.txt`)).status, 403);
   await put(
     'shared',
-    doc({
+    policyDoc({
       Effect: 'Allow',
       Principal: '*',
       Action: 's3:GetObject',
@@ -451,7 +440,7 @@ test('conditions apply: a public read limited to other networks is refused to th
 test('a Deny on aws:SecureTransport false refuses plain-HTTP requests, the root user too', async () => {
   await put(
     'shared',
-    doc({
+    policyDoc({
       Effect: 'Deny',
       Principal: '*',
       Action: 's3:*',
@@ -469,7 +458,7 @@ test('a Deny on aws:SecureTransport false refuses plain-HTTP requests, the root 
 test('a policy denying everyone everything cannot lock the root user out of the bucket for good', async () => {
   await put(
     'priv',
-    doc({
+    policyDoc({
       Effect: 'Deny',
       Principal: '*',
       Action: 's3:*',
@@ -480,7 +469,7 @@ test('a policy denying everyone everything cannot lock the root user out of the 
   await denied(srv.s3.send(new DeleteObjectCommand({ Bucket: 'priv', Key: 'secret.txt' })));
   await put(
     'priv',
-    doc({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::priv/*' }),
+    policyDoc({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::priv/*' }),
   );
   assert.equal(await text('priv', 'secret.txt'), 'secret');
   await srv.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'priv' }));
@@ -535,7 +524,7 @@ test('a browser form upload is authorized as the user who signed the form', asyn
   const no = await post('nobody', 'nobody-secret', 'form-nobody.txt');
   assert.equal(no.status, 403);
   assert.match(await no.text(), /<Code>AccessDenied<\/Code>/);
-  assert.equal(await exists('shared', 'form-nobody.txt'), false);
+  assert.equal(await exists(srv.s3, 'shared', 'form-nobody.txt'), false);
   const ok = await post('rwuser', 'rw-secret-123', 'form-rw.txt');
   assert.equal(ok.status, 204);
   assert.equal(await text('shared', 'form-rw.txt'), 'form body');

@@ -17,40 +17,20 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { test } from 'uvu';
 import type { IAM } from '../../src/auth/iam/IAM';
 import { parseCidr } from '../../src/auth/policy/values';
 import { clientIp } from '../../src/server/app';
 import { ConfigError, trustedProxies } from '../../src/server/config';
+import { denied, exists, policyDoc } from '../helpers/s3assert';
 import { s3ClientFor, startServer, type TestServer } from '../helpers/server';
 
 let srv: TestServer;
 let iam: IAM;
 
-async function refused(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `not an S3 error: ${e}`);
-    return e;
-  }
-  assert.fail('expected the call to be refused');
-}
-
-/** Refused with 403 AccessDenied (a HEAD has no body to name the code: its status says it). */
-async function denied(p: Promise<unknown>): Promise<void> {
-  const e = await refused(p);
-  assert.equal(e.$metadata.httpStatusCode, 403, e.message);
-  if (e.name === 'Unknown' || e.name === 'Forbidden') return;
-  assert.equal(e.name, 'AccessDenied', e.message);
-}
-
-const doc = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement });
-
 async function user(name: string, ...Statement: object[]): Promise<S3Client> {
-  await iam.putPolicy(`${name}-policy`, doc(...Statement));
+  await iam.putPolicy(`${name}-policy`, policyDoc(...Statement));
   await iam.createUser({ accessKey: name, secretKey: `${name}-secret`, policies: [`${name}-policy`] });
   return s3ClientFor(srv, { accessKeyId: name, secretAccessKey: `${name}-secret` });
 }
@@ -139,7 +119,7 @@ test('s3:ExistingObjectTag in a bucket policy Deny refuses reads, copies and ret
   await srv.s3.send(
     new PutBucketPolicyCommand({
       Bucket: 'guarded',
-      Policy: doc({
+      Policy: policyDoc({
         Effect: 'Deny',
         Principal: '*',
         Action: ['s3:GetObject', 's3:PutObjectTagging'],
@@ -158,7 +138,7 @@ test('s3:ExistingObjectTag in a bucket policy Deny refuses reads, copies and ret
     await denied(
       rw.send(new CopyObjectCommand({ Bucket: 'tags', Key: 'leak.txt', CopySource: 'guarded/secret.txt' })),
     );
-    assert.equal(await exists('tags', 'leak.txt'), false);
+    assert.equal(await exists(srv.s3, 'tags', 'leak.txt'), false);
     await rw.send(
       new CopyObjectCommand({ Bucket: 'tags', Key: 'copied.txt', CopySource: 'guarded/open.txt' }),
     );
@@ -282,7 +262,7 @@ test('a Deny on s3:RequestObjectTag in a bucket policy refuses PutObjectTagging 
   await srv.s3.send(
     new PutBucketPolicyCommand({
       Bucket: 'notags',
-      Policy: doc({
+      Policy: policyDoc({
         Effect: 'Deny',
         Principal: '*',
         Action: ['s3:PutObjectTagging'],
@@ -359,21 +339,11 @@ function unsignedPost(bucket: string, fields: Record<string, string>, body = 'fo
   return fetch(`${srv.endpoint}/${bucket}`, { method: 'POST', body: form });
 }
 
-async function exists(Bucket: string, Key: string): Promise<boolean> {
-  try {
-    await srv.s3.send(new HeadObjectCommand({ Bucket, Key }));
-    return true;
-  } catch (e) {
-    if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404) return false;
-    throw e;
-  }
-}
-
 test('an unsigned form upload is accepted where a bucket policy lets anyone s3:PutObject the key', async () => {
   await srv.s3.send(
     new PutBucketPolicyCommand({
       Bucket: 'drop',
-      Policy: doc({
+      Policy: policyDoc({
         Effect: 'Allow',
         Principal: '*',
         Action: ['s3:PutObject'],
@@ -393,19 +363,19 @@ test('an unsigned form upload outside what the bucket policy allows is 403 Acces
   let res = await unsignedPost('drop', { key: 'elsewhere/x.txt' });
   assert.equal(res.status, 403);
   assert.match(await res.text(), /<Code>AccessDenied<\/Code><Message>Access Denied<\/Message>/);
-  assert.equal(await exists('drop', 'elsewhere/x.txt'), false);
+  assert.equal(await exists(srv.s3, 'drop', 'elsewhere/x.txt'), false);
   // Tags need s3:PutObjectTagging as well, which the policy does not grant.
   res = await unsignedPost('drop', {
     key: 'uploads/tagged.txt',
     tagging: '<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>',
   });
   assert.equal(res.status, 403);
-  assert.equal(await exists('drop', 'uploads/tagged.txt'), false);
+  assert.equal(await exists(srv.s3, 'drop', 'uploads/tagged.txt'), false);
   // A bucket without a policy takes no anonymous upload.
   res = await unsignedPost('closed', { key: 'x.txt' });
   assert.equal(res.status, 403);
   assert.match(await res.text(), /<Code>AccessDenied<\/Code>/);
-  assert.equal(await exists('closed', 'x.txt'), false);
+  assert.equal(await exists(srv.s3, 'closed', 'x.txt'), false);
 });
 
 test('an unsigned form still needs its key field', async () => {
@@ -418,7 +388,7 @@ test('an unsigned form still needs its key field', async () => {
 // aws:SourceIp behind reverse proxies
 
 const SOURCE_IP_POLICY = (bucket: string) =>
-  doc({
+  policyDoc({
     Effect: 'Allow',
     Principal: '*',
     Action: ['s3:GetObject'],

@@ -21,11 +21,11 @@ import {
   PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
 import { test } from 'uvu';
 import type { IAM } from '../../src/auth/iam/IAM';
+import { denied, exists } from '../helpers/s3assert';
 import { startServer, type TestServer } from '../helpers/server';
 
 let srv: TestServer;
@@ -43,35 +43,6 @@ function client(accessKeyId: string, secretAccessKey: string): S3Client {
     credentials: { accessKeyId, secretAccessKey },
     maxAttempts: 1,
   });
-}
-
-async function refused(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `not an S3 error: ${e}`);
-    return e;
-  }
-  assert.fail('expected the call to be refused');
-}
-
-/** 403 AccessDenied; returns the message (empty for a HEAD, which has no body). */
-async function denied(p: Promise<unknown>): Promise<string> {
-  const e = await refused(p);
-  assert.equal(e.$metadata.httpStatusCode, 403, e.message);
-  if (e.name === 'Unknown' || e.name === 'Forbidden') return '';
-  assert.equal(e.name, 'AccessDenied', e.message);
-  return e.message;
-}
-
-async function exists(Bucket: string, Key: string): Promise<boolean> {
-  try {
-    await srv.s3.send(new HeadObjectCommand({ Bucket, Key }));
-    return true;
-  } catch (e) {
-    if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404) return false;
-    throw e;
-  }
 }
 
 async function text(c: S3Client, Bucket: string, Key: string): Promise<string> {
@@ -193,8 +164,8 @@ test("a tenant cannot write, overwrite or delete in another's bucket, and nothin
   );
   await denied(b.send(new DeleteBucketCommand({ Bucket: 'tenant-a-backups' })));
   assert.equal(await text(srv.s3, 'tenant-a-photos', 'cat.jpg'), 'a cat');
-  assert.equal(await exists('tenant-a-photos', 'private/diary.txt'), true);
-  assert.equal(await exists('tenant-a-photos', 'planted.txt'), false);
+  assert.equal(await exists(srv.s3, 'tenant-a-photos', 'private/diary.txt'), true);
+  assert.equal(await exists(srv.s3, 'tenant-a-photos', 'planted.txt'), false);
   await srv.s3.send(new HeadBucketCommand({ Bucket: 'tenant-a-backups' }));
 });
 
@@ -208,7 +179,7 @@ test("a tenant cannot copy another's object into its own bucket", async () => {
       }),
     ),
   );
-  assert.equal(await exists('tenant-b-docs', 'stolen.jpg'), false);
+  assert.equal(await exists(srv.s3, 'tenant-b-docs', 'stolen.jpg'), false);
   // Nor push its own objects into the other's bucket.
   await denied(
     b.send(
@@ -219,7 +190,7 @@ test("a tenant cannot copy another's object into its own bucket", async () => {
       }),
     ),
   );
-  assert.equal(await exists('tenant-a-photos', 'pushed.pdf'), false);
+  assert.equal(await exists(srv.s3, 'tenant-a-photos', 'pushed.pdf'), false);
 });
 
 test("a tenant cannot create buckets in another's name space, nor take over its policy", async () => {
