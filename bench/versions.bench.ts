@@ -10,7 +10,8 @@
  *
  * The older versions are written straight into each drive's metadata file (10,000 real PUTs would
  * rewrite a growing file 10,000 times); the latest is a real versioned PUT on top of them. Also
- * times ListObjectVersions' first page (1000 entries) of the 10k key, and a PUT on each key.
+ * times ListObjectVersions' first page (1000 entries) of the 10k key and a page from halfway down
+ * (`deep`: after a version-id-marker), and a PUT on each key (a new version spliced into the file).
  *
  *   npx tsx bench/versions.bench.ts [--json] [--dir /path] [--versions 10000]
  */
@@ -93,14 +94,23 @@ async function main() {
   const put = (key: string) =>
     layer.putObject('bench', key, Readable.from([body]), { size, versioned: true });
 
-  /** `key` with `count - 1` older versions written into its metadata file, then one real PUT. */
-  async function build(key: string, count: number, oldInline: boolean): Promise<number> {
+  /**
+   * `key` with `count - 1` older versions written into its metadata file, then one real PUT; the
+   * file's size and an older version's id halfway down (a version-id-marker for a deep page).
+   */
+  async function build(
+    key: string,
+    count: number,
+    oldInline: boolean,
+  ): Promise<{ metaBytes: number; mid: string }> {
+    let mid = '';
     await put(key);
     if (count > 1) {
       const p = objectPath(key);
       const start = Date.now() - count - 10_000;
       // Ids made in order, so each drive's synthetic versions are the same versions.
       const ids = Array.from({ length: count - 1 }, (_, i) => versionIdNew(start + i));
+      mid = ids[Math.floor(ids.length / 2)]!;
       await Promise.all(
         drives.map(async (d) => {
           const file = decodeMeta(await d.readMetadata('bench', p));
@@ -119,7 +129,7 @@ async function main() {
       );
       await put(key); // the latest, for real, on top of them
     }
-    return (await drives[0]!.readMetadata('bench', objectPath(key))).length;
+    return { metaBytes: (await drives[0]!.readMetadata('bench', objectPath(key))).length, mid };
   }
 
   const rows: Row[] = [];
@@ -131,7 +141,7 @@ async function main() {
     ];
     for (const [name, count, inline] of keys) {
       const key = `k-${name.replace(/\W+/g, '-')}`;
-      const metaBytes = await build(key, count, inline);
+      const { metaBytes, mid } = await build(key, count, inline);
       rows.push({
         key: name,
         op: 'GET latest',
@@ -158,6 +168,19 @@ async function main() {
             await layer.listObjectVersions('bench', { prefix: key, maxKeys: 1000 });
           })),
         });
+        rows.push({
+          key: name,
+          op: 'ListObjectVersions 1000, deep',
+          metaBytes,
+          ...(await time(5, async () => {
+            await layer.listObjectVersions('bench', {
+              prefix: key,
+              maxKeys: 1000,
+              keyMarker: key,
+              versionIdMarker: mid,
+            });
+          })),
+        });
       }
       rows.push({
         key: name,
@@ -177,14 +200,14 @@ async function main() {
     return;
   }
   console.log(
-    `${'key'.padEnd(20)} ${'op'.padEnd(24)} ${'meta KiB'.padStart(9)} ${'ops/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  vs 1 version`,
+    `${'key'.padEnd(20)} ${'op'.padEnd(30)} ${'meta KiB'.padStart(9)} ${'ops/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  vs 1 version`,
   );
   const one = new Map(rows.filter((r) => r.key === '1 version').map((r) => [r.op, r]));
   for (const r of rows) {
     const ref = one.get(r.op);
     const ratio = ref && ref !== r ? `${(r.p50ms / ref.p50ms).toFixed(2)}x p50` : '';
     console.log(
-      `${r.key.padEnd(20)} ${r.op.padEnd(24)} ${(r.metaBytes / 1024).toFixed(0).padStart(9)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50ms.toFixed(2).padStart(8)} ${r.p99ms.toFixed(2).padStart(8)}  ${ratio}`,
+      `${r.key.padEnd(20)} ${r.op.padEnd(30)} ${(r.metaBytes / 1024).toFixed(0).padStart(9)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50ms.toFixed(2).padStart(8)} ${r.p99ms.toFixed(2).padStart(8)}  ${ratio}`,
     );
   }
 }

@@ -30,20 +30,20 @@ import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
 import { type Batch, BatchReader, BodyTooLarge } from './batches';
 import { PartLayout } from './layout';
 import {
-  addVersion,
   type BitrotAlgorithm,
   decodeMeta,
   decodeMetaVersion,
   encodeMeta,
   INLINE_DATA_LIMIT,
   META_HEAD_READ,
+  type MetaEntries,
   type MetaFile,
   metaLatestLength,
   NULL_VERSION_ID,
   newDataDir,
   type ObjectDataVersion,
   type ObjectVersion,
-  removeVersion,
+  openMeta,
   type StorageClass,
   toObjectInfo,
   versionIdNew,
@@ -631,18 +631,14 @@ export class ErasureSet {
     const replaced: (ObjectVersion | undefined)[] = [];
     const res = await this.onAll(async (d, i) => {
       if (!alive[i]) throw new StorageError('FaultyDrive', 'failed during the write');
-      let file: MetaFile = { versions: [] };
-      try {
-        old[i] = await d.readMetadata(bucket, path);
-        file = decodeMeta(old[i]!);
-      } catch (e) {
-        if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
-      }
       const v = versionOf(i);
-      if (replaceNull && v.versionId === NULL_VERSION_ID) refuseLockedNull(file, bucket, key);
-      const next = addVersion(file, v, { replaceNull: replaceNull && v.versionId === NULL_VERSION_ID });
+      const file = await readForSplice(d, bucket, path, v.versionId, v.modTime, old, i);
+      if (replaceNull && v.versionId === NULL_VERSION_ID) refuseLockedNull(file.replaces, bucket, key);
+      const next = file.entries
+        ? file.entries.add(v, { replaceNull: replaceNull && v.versionId === NULL_VERSION_ID })
+        : { meta: encodeMeta({ versions: [v] }), replaced: undefined };
       replaced[i] = next.replaced;
-      const meta = encodeMeta(next.file);
+      const meta = next.meta;
       if (tmp) await d.renameData(SYSTEM_VOLUME, tmp, (v as ObjectDataVersion).dataDir, meta, bucket, path);
       else await d.writeMetadata(bucket, path, meta);
     });
@@ -898,18 +894,18 @@ export class ErasureSet {
       }
       const wq = this.writeQuorumOf(pick.version);
       const res = await this.onAll(async (d) => {
-        let file: MetaFile;
+        let file: MetaEntries;
         try {
-          file = decodeMeta(await d.readMetadata(bucket, path));
+          file = openMeta(await d.readMetadata(bucket, path), { versionId: target });
         } catch (e) {
           if (isStorageError(e, 'FileNotFound')) return;
           throw e;
         }
-        const { file: next, removed } = removeVersion(file, target);
+        const { meta, removed, count } = file.remove(target);
         if (!removed) return;
         // Only this object's own files: the directory may also hold keys below it (`a` and `a/b`).
-        if (next.versions.length === 0) await d.delete(bucket, `${path}/${META_FILE}`);
-        else await d.writeMetadata(bucket, path, encodeMeta(next));
+        if (count === 0) await d.delete(bucket, `${path}/${META_FILE}`);
+        else await d.writeMetadata(bucket, path, meta!);
         if (removed.type === 'object' && removed.dataDir) {
           await d.delete(bucket, `${path}/${removed.dataDir}`, { recursive: true });
         }
@@ -945,17 +941,14 @@ export class ErasureSet {
     const replaced: (ObjectVersion | undefined)[] = [];
     const res = await this.onAll(async (d, i) => {
       if (!alive[i]) throw new StorageError('DriveNotFound');
-      let file: MetaFile = { versions: [] };
-      try {
-        old[i] = await d.readMetadata(bucket, path);
-        file = decodeMeta(old[i]!);
-      } catch (e) {
-        if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
-      }
-      if (replaceNull) refuseLockedNull(file, bucket, key);
-      const next = addVersion(file, versionOf(i), { replaceNull });
+      const v = versionOf(i);
+      const file = await readForSplice(d, bucket, path, v.versionId, v.modTime, old, i);
+      if (replaceNull) refuseLockedNull(file.replaces, bucket, key);
+      const next = file.entries
+        ? file.entries.add(v, { replaceNull })
+        : { meta: encodeMeta({ versions: [v] }), replaced: undefined };
       replaced[i] = next.replaced;
-      await d.writeMetadata(bucket, path, encodeMeta(next.file));
+      await d.writeMetadata(bucket, path, next.meta);
     });
     const errs = res.map((r) => (r instanceof Error ? r : null));
     const err = reduceWriteQuorumErrs(errs, [], wq);
@@ -1008,11 +1001,17 @@ export class ErasureSet {
       };
       const res = await this.onAll(async (d, i) => {
         if (!pick.agree.includes(i)) throw new StorageError('FileVersionNotFound');
-        const file = decodeMeta(await d.readMetadata(bucket, path));
-        const versions = file.versions.map((v) =>
-          v.versionId === target && v.type === 'object' ? apply(v) : v,
+        const file = openMeta(await d.readMetadata(bucket, path), {
+          versionId: target,
+          modTime: pick.version.modTime,
+        });
+        const at = file.indexOf(target);
+        const v = at >= 0 ? file.version(at) : undefined;
+        await d.writeMetadata(
+          bucket,
+          path,
+          v?.type === 'object' ? file.add(apply(v), { replaceNull: false }).meta : file.encode(),
         );
-        await d.writeMetadata(bucket, path, encodeMeta({ versions }));
       });
       const err = reduceWriteQuorumErrs(
         res.map((r) => (r instanceof Error ? r : null)),
@@ -1031,8 +1030,7 @@ export class ErasureSet {
  * S3 Object Lock: the null version about to be replaced (a PUT into a bucket whose versioning is off
  * or suspended) must not be locked, as it must not be deleted. No bypass: S3 has none for overwrites.
  */
-function refuseLockedNull(file: MetaFile, bucket: string, key: string): void {
-  const cur = file.versions.find((v) => v.versionId === NULL_VERSION_ID);
+function refuseLockedNull(cur: ObjectVersion | undefined, bucket: string, key: string): void {
   if (cur?.type !== 'object') return;
   const blocker = deletionBlocker(toObjectInfo(cur, bucket, key, false), {}, Date.now());
   if (blocker) {
@@ -1042,6 +1040,32 @@ function refuseLockedNull(file: MetaFile, bucket: string, key: string): void {
       versionId: NULL_VERSION_ID,
       reason: blocker,
     });
+  }
+}
+
+/**
+ * A drive's metadata file opened for a change of version `versionId` (`MetaEntries`: the other
+ * versions stay bytes), its bytes kept in `old[i]` to put back. No file, or a corrupt one, gives no
+ * entries (the new version is then the file's only one, as a heal would rebuild the rest). `replaces`
+ * is the version of that id already there: decoded now, so a bad body counts as a corrupt file.
+ */
+async function readForSplice(
+  d: StorageAPI,
+  bucket: string,
+  path: string,
+  versionId: string,
+  modTime: number,
+  old: (Buffer | null)[],
+  i: number,
+): Promise<{ entries?: MetaEntries; replaces?: ObjectVersion }> {
+  try {
+    old[i] = await d.readMetadata(bucket, path);
+    const entries = openMeta(old[i]!, { versionId, modTime });
+    const at = entries.indexOf(versionId);
+    return { entries, replaces: at >= 0 ? entries.version(at) : undefined };
+  } catch (e) {
+    if (!isStorageError(e, 'FileNotFound', 'FileCorrupt')) throw e;
+    return {};
   }
 }
 

@@ -40,9 +40,11 @@ import { type ErasureSet, toObjectError } from './ErasureSet';
 import {
   compareVersions,
   decodeMetaVersion,
-  indexMeta,
-  type MetaIndex,
+  type MetaEntries,
   type ObjectVersion,
+  openMeta,
+  type RawSignature,
+  sameSignature,
   signature,
   toObjectInfo,
   type VersionHead,
@@ -563,9 +565,11 @@ function idTime(versionId: string): number | undefined {
 
 /**
  * The versions of one key the drives agree on, newest first, after `afterVersion` (a page's
- * version-id-marker), at most `limit`. Each drive's file is read as headers (`indexMeta`); a version
- * is listed when a read quorum of drives hold the same copy of it (as `ErasureSet.pick` decides for
- * one version), and only the versions listed are decoded. `isLatest` is the first agreed version.
+ * version-id-marker), at most `limit`. Each drive's file is read as headers (`openMeta`: no body
+ * decoded), and the drives' versions are merged newest first, one version at a time, stopping when
+ * the page is full: the page decodes its own versions and no others (a delete marker not even its
+ * own: its header is all of it). A version is listed when a read quorum of drives hold the same copy
+ * of it (as `ErasureSet.pick` decides for one version); `isLatest` is the first agreed version.
  */
 function agreedVersions(
   metas: readonly (Buffer | Error | undefined)[],
@@ -575,31 +579,85 @@ function agreedVersions(
   afterVersion: string | undefined,
   limit: number,
 ): ObjectInfo[] {
-  const indexes: (MetaIndex | undefined)[] = metas.map((m) => {
+  const files: (MetaEntries | undefined)[] = metas.map((m) => {
     if (!(m instanceof Buffer)) return undefined;
     try {
-      return indexMeta(m);
+      return openMeta(m);
     } catch {
       return undefined; // corrupt here: counts for nothing, as in a GET
     }
   });
-  // Versions by identity (type, id, modTime), with where each drive holds them.
-  const groups = new Map<string, { head: VersionHead; at: { drive: number; i: number }[] }>();
-  indexes.forEach((idx, drive) => {
-    idx?.heads.forEach((head, i) => {
-      const id = `${head.type}\0${head.versionId}\0${head.modTime}`;
-      const g = groups.get(id);
-      if (g) g.at.push({ drive, i });
-      else groups.set(id, { head, at: [{ drive, i }] });
-    });
-  });
-  const ordered = [...groups.values()].sort((a, b) => compareVersions(a.head, b.head));
-  const agreed = (g: (typeof ordered)[number]): ObjectVersion | undefined => {
+  const drives = files.flatMap((f, d) => (f && f.count > 0 ? [d] : []));
+  const at = new Array<number>(files.length).fill(0);
+  const head = (d: number): VersionHead => files[d]!.head(at[d]!);
+  /**
+   * The next version by identity (type, id, modTime), newest first, with where each drive holds it.
+   * Each drive's versions are strictly ordered (`openMeta` checks), so every drive holding it is at it.
+   */
+  const next = (): { head: VersionHead; at: { drive: number; i: number }[] } | undefined => {
+    let best = -1;
+    let h: VersionHead | undefined;
+    for (const d of drives) {
+      if (at[d]! >= files[d]!.count) continue;
+      const c = head(d);
+      if (!h || compareVersions(c, h) < 0) {
+        best = d;
+        h = c;
+      }
+    }
+    if (!h) return undefined;
+    const group: { drive: number; i: number }[] = [];
+    for (const d of drives) {
+      const f = files[d]!;
+      const i = at[d]!;
+      if (
+        i < f.count &&
+        (d === best ||
+          (f.versionIdAt(i) === h.versionId &&
+            f.modTimeAt(i) === h.modTime &&
+            f.isDeleteMarker(i) === (h.type === 'deleteMarker')))
+      ) {
+        group.push({ drive: d, i });
+        at[d] = i + 1;
+      }
+    }
+    return { head: h, at: group };
+  };
+  type Group = { head: VersionHead; at: { drive: number; i: number }[] };
+  /**
+   * The copy most drives hold (by `signature`, first seen on a tie), if a read quorum hold it. The
+   * copies are compared by their bodies' bytes (`rawSignatureAt`); only the copy listed is decoded.
+   */
+  const agreed = (g: Group): ObjectVersion | undefined => {
+    if (g.head.type === 'deleteMarker') {
+      // A marker's signature is its header, which every copy shares; the scan checked it.
+      if (g.at.length < Math.ceil(n / 2)) return undefined;
+      return { type: 'deleteMarker', versionId: g.head.versionId, modTime: g.head.modTime };
+    }
+    const tallies: { sig: RawSignature; drive: number; i: number; count: number }[] = [];
+    for (const { drive, i } of g.at) {
+      const sig = files[drive]!.rawSignatureAt(i);
+      if (!sig) continue;
+      const t = tallies.find((c) => sameSignature(c.sig, sig));
+      if (t) t.count++;
+      else tallies.push({ sig, drive, i, count: 1 });
+    }
+    let best: (typeof tallies)[number] | undefined;
+    for (const t of tallies) if (!best || t.count > best.count) best = t;
+    if (!best || best.count < readQuorum(best.sig.dataBlocks, best.sig.parityBlocks)) return undefined;
+    try {
+      return files[best.drive]!.version(best.i);
+    } catch {
+      return agreedDecoded(g); // its signature reads but the rest does not: decide as before
+    }
+  };
+  /** `agreed` decoding every copy (a copy that does not decode counts for nothing). */
+  const agreedDecoded = (g: Group): ObjectVersion | undefined => {
     const sigs = new Map<string, { v: ObjectVersion; count: number }>();
     for (const { drive, i } of g.at) {
       let v: ObjectVersion;
       try {
-        v = indexes[drive]!.version(i);
+        v = files[drive]!.version(i);
       } catch {
         continue;
       }
@@ -617,35 +675,35 @@ function agreedVersions(
         : Math.ceil(n / 2);
     return best.count >= quorum ? best.v : undefined;
   };
-  let start = 0;
-  if (afterVersion !== undefined) {
-    const at = ordered.findIndex((g) => g.head.versionId === afterVersion);
-    if (at >= 0) start = at + 1;
-    else {
-      // The marker's version is gone (deleted since): resume at the versions made before it. Version
-      // ids are compared by the time in them (and then as ids), not with modTimes: ids are monotonic
-      // in a process even when the clock steps back, modTimes are not.
-      const t = idTime(afterVersion);
-      const before = (h: VersionHead): boolean => {
-        const ht = idTime(h.versionId) ?? h.modTime;
-        return ht < t! || (ht === t && h.versionId < afterVersion);
-      };
-      start = t === undefined ? ordered.length : ordered.findIndex((g) => before(g.head));
-      if (start < 0) start = ordered.length;
-    }
-  }
+  // Where the page starts: after the marker's version, or, when that is gone (deleted since), at the
+  // versions made before it. Version ids are compared by the time in them (and then as ids), not
+  // with modTimes: ids are monotonic in a process even when the clock steps back, modTimes are not.
+  let started = afterVersion === undefined;
+  const present =
+    afterVersion !== undefined && files.some((f) => f !== undefined && f.indexOf(afterVersion) >= 0);
+  const t = afterVersion === undefined ? undefined : idTime(afterVersion);
+  if (!started && !present && t === undefined) return [];
+  const before = (h: VersionHead): boolean => {
+    const ht = idTime(h.versionId) ?? h.modTime;
+    return ht < t! || (ht === t && h.versionId < afterVersion!);
+  };
   const out: ObjectInfo[] = [];
   let latestFound = false;
-  for (let j = 0; j < ordered.length && out.length < limit; j++) {
-    if (j < start && latestFound) {
-      j = start - 1;
-      continue;
+  while (out.length < limit) {
+    const g = next();
+    if (!g) break;
+    let onPage = started;
+    if (!started) {
+      if (present) started = g.head.versionId === afterVersion;
+      else onPage = started = before(g.head);
     }
-    const v = agreed(ordered[j]!);
+    // Before the page, a version is decided only to know which is the latest.
+    if (!onPage && latestFound) continue;
+    const v = agreed(g);
     if (!v) continue;
     const isLatest = !latestFound;
     latestFound = true;
-    if (j >= start) out.push(toObjectInfo(v, bucket, key, isLatest));
+    if (onPage) out.push(toObjectInfo(v, bucket, key, isLatest));
   }
   return out;
 }
