@@ -9,6 +9,7 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { checksumAlgorithm, checksumType, header, storageClass } from '../headers';
 import { initiateMultipartUploadResult } from '../xml';
+import { checkAclHeaders } from './acl';
 import { checkKey, metadataFromHeaders, tagsFromHeader } from './objectCommon';
 import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 
@@ -16,6 +17,7 @@ export const CreateMultipartUpload: Op<'CreateMultipartUpload'> = async (ctx) =>
   const { bucket, key } = ctx.route;
   const h = ctx.headers;
   checkKey(key);
+  checkAclHeaders(h, 'object', { ignoreCanned: true });
   const opts: NewMultipartUploadOptions = {
     ...metadataFromHeaders(h),
     tags: tagsFromHeader(h),

@@ -3,14 +3,17 @@ import type { OpTable } from '../context';
 import { CreateBucket } from './CreateBucket';
 import { DeleteBucket } from './DeleteBucket';
 import { DeleteBucketCors } from './DeleteBucketCors';
+import { DeleteBucketOwnershipControls } from './DeleteBucketOwnershipControls';
 import { DeleteBucketPolicy } from './DeleteBucketPolicy';
 import { DeleteBucketTagging } from './DeleteBucketTagging';
 import { GetBucketAccelerateConfiguration } from './GetBucketAccelerateConfiguration';
+import { GetBucketAcl } from './GetBucketAcl';
 import { GetBucketCors } from './GetBucketCors';
 import { GetBucketEncryption } from './GetBucketEncryption';
 import { GetBucketLocation } from './GetBucketLocation';
 import { GetBucketLogging } from './GetBucketLogging';
 import { GetBucketNotificationConfiguration } from './GetBucketNotificationConfiguration';
+import { GetBucketOwnershipControls } from './GetBucketOwnershipControls';
 import { GetBucketPolicy } from './GetBucketPolicy';
 import { GetBucketPolicyStatus } from './GetBucketPolicyStatus';
 import { GetBucketReplication } from './GetBucketReplication';
@@ -21,7 +24,9 @@ import { GetBucketWebsite } from './GetBucketWebsite';
 import { GetObjectLockConfiguration } from './GetObjectLockConfiguration';
 import { HeadBucket } from './HeadBucket';
 import { ListBuckets } from './ListBuckets';
+import { PutBucketAcl } from './PutBucketAcl';
 import { PutBucketCors } from './PutBucketCors';
+import { PutBucketOwnershipControls } from './PutBucketOwnershipControls';
 import { PutBucketPolicy } from './PutBucketPolicy';
 import { PutBucketTagging } from './PutBucketTagging';
 import { PutBucketVersioning } from './PutBucketVersioning';
@@ -47,6 +52,12 @@ export const bucketOps: OpTable = {
   GetBucketPolicyStatus,
   GetObjectLockConfiguration,
   PutObjectLockConfiguration,
+  // ACLs disabled (Object Ownership BucketOwnerEnforced): see ./acl.ts.
+  GetBucketAcl,
+  PutBucketAcl,
+  GetBucketOwnershipControls,
+  PutBucketOwnershipControls,
+  DeleteBucketOwnershipControls,
   // Stubs: AWS's answer for a bucket with nothing configured.
   GetBucketEncryption,
   GetBucketNotificationConfiguration,

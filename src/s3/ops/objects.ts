@@ -5,6 +5,7 @@ import { DeleteObject } from './DeleteObject';
 import { DeleteObjects } from './DeleteObjects';
 import { DeleteObjectTagging } from './DeleteObjectTagging';
 import { GetObject } from './GetObject';
+import { GetObjectAcl } from './GetObjectAcl';
 import { GetObjectAttributes } from './GetObjectAttributes';
 import { GetObjectLegalHold } from './GetObjectLegalHold';
 import { GetObjectRetention } from './GetObjectRetention';
@@ -12,6 +13,7 @@ import { GetObjectTagging } from './GetObjectTagging';
 import { HeadObject } from './HeadObject';
 import { PostObject } from './PostObject';
 import { PutObject } from './PutObject';
+import { PutObjectAcl } from './PutObjectAcl';
 import { PutObjectLegalHold } from './PutObjectLegalHold';
 import { PutObjectRetention } from './PutObjectRetention';
 import { PutObjectTagging } from './PutObjectTagging';
@@ -26,6 +28,8 @@ export const objectOps: OpTable = {
   GetObjectTagging,
   PutObjectTagging,
   DeleteObjectTagging,
+  GetObjectAcl,
+  PutObjectAcl,
   GetObjectAttributes,
   PostObject,
   GetObjectRetention,
