@@ -239,6 +239,26 @@ test('PostObject stores the file with the form fields as metadata; 204 with ETag
   assert.deepEqual(h.Metadata, { color: 'green' });
 });
 
+test('PostObject takes form fields sent as file parts (a filename on every part, as python-requests sends them)', async () => {
+  const plain = form({
+    conditions: [
+      ['starts-with', '$key', 'as-files/'],
+      ['eq', '$x-amz-meta-color', 'blue'],
+    ],
+    fields: { key: 'as-files/one.txt', 'x-amz-meta-color': 'blue' },
+  });
+  const fd = new FormData();
+  for (const [k, v] of plain.entries()) {
+    if (k === 'file') fd.append(k, v as Blob, 'upload.txt');
+    else fd.append(k, new Blob([v as string]), k);
+  }
+  const r = await post(fd);
+  assert.equal(r.status, 204, await r.text());
+  assert.equal(await text('as-files/one.txt'), 'posted content');
+  const h = await srv.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'as-files/one.txt' }));
+  assert.deepEqual(h.Metadata, { color: 'blue' });
+});
+
 test('PostObject replaces the filename placeholder in the key with the uploaded file name', async () => {
   const r = await post(
     form({

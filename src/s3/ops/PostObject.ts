@@ -19,7 +19,7 @@ import { S3Error } from '../errors';
 import { formatTags, header, quoteEtag, type Tag } from '../headers';
 import { requestTagConditions } from '../permissions';
 import { parseTagging, renderXml } from '../xml';
-import { getBucketVersioning, versionHeader } from './bucketState';
+import { getBucketVersioning } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -219,8 +219,10 @@ function readForm(ctx: ReqCtx, contentType: string): Promise<{ form: Form; stop:
       settled = true;
       resolve({ form, stop });
     };
+    // Fields after the file are ignored (AWS); the file may be handed on a tick after it arrives.
+    let fileSeen = false;
     bb.on('field', (name, value, info) => {
-      if (settled) return;
+      if (settled || fileSeen) return;
       preData += Buffer.byteLength(name) + Buffer.byteLength(value);
       if (info.nameTruncated || info.valueTruncated || preData > MAX_PRE_DATA) {
         fail(new S3Error('MaxPostPreDataLengthExceededError'));
@@ -234,16 +236,44 @@ function readForm(ctx: ReqCtx, contentType: string): Promise<{ form: Form; stop:
       }
       if (!fields.has(n)) fields.set(n, value);
     });
+    // Form fields sent as file parts (with a filename, as some HTTP libraries send every field):
+    // AWS takes only the part named `file` as the file; the others are fields like any other.
+    const pending: Promise<void>[] = [];
     bb.on('file', (name, stream, info) => {
-      if (settled || name.toLowerCase() !== 'file') {
+      if (settled || fileSeen) {
         stream.resume();
         return;
       }
+      const n = name.toLowerCase();
+      if (n !== 'file') {
+        const chunks: Buffer[] = [];
+        pending.push(
+          new Promise<void>((res) => {
+            stream.on('data', (c: Buffer) => {
+              preData += c.length;
+              if (preData > MAX_PRE_DATA) {
+                fail(new S3Error('MaxPostPreDataLengthExceededError'));
+                stream.resume();
+                return;
+              }
+              chunks.push(c);
+            });
+            stream.once('end', () => {
+              if (!fields.has(n)) fields.set(n, Buffer.concat(chunks).toString('utf8'));
+              res();
+            });
+            stream.once('error', () => res());
+          }),
+        );
+        return;
+      }
       fileStream = stream;
-      done({ fields, file: { stream, filename: info.filename ?? '' } });
+      fileSeen = true;
+      const file = { stream, filename: info.filename ?? '' };
+      void Promise.all(pending).then(() => done({ fields, file }));
     });
     bb.on('fieldsLimit', () => fail(new S3Error('MaxPostPreDataLengthExceededError')));
-    bb.on('close', () => done({ fields }));
+    bb.on('close', () => void Promise.all(pending).then(() => done({ fields })));
     bb.on('error', (e) => fail(new S3Error('MalformedPOSTRequest', { cause: e })));
     body.on('error', (e) => fail(toOpError(e, ctx.signal)));
     body.pipe(bb);
@@ -436,7 +466,8 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
     });
     return respond(ctx, fields, bucket, key, info.etag, {
       ...checksumResponseHeaders(info),
-      ...versionHeader(versioning, info.versionId),
+      // As PutObject: only a version Enabled versioning made is named (none for the null version).
+      ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
     });
   } catch (e) {
     file?.stream.destroy();
