@@ -444,6 +444,56 @@ conc('50 concurrent writers and readers on one key: every read is one whole writ
   }
 });
 
+conc(
+  'a GET whose body is not read keeps no writer out; it still reads the old bytes, then their space is freed',
+  async () => {
+    const { set, roots, cleanup } = await openSet(4, 2);
+    try {
+      const old = randomBytes(3 * 1024 * 1024 + 5); // outside the metadata file: a data dir per version
+      const next = randomBytes(2 * 1024 * 1024 + 1);
+      await put(set, 'k', old);
+      const dirs = async () =>
+        (await fs.readdir(path.join(roots[0]!, 'b', objectPath('k')))).filter((e) =>
+          e.startsWith('cairn.d.'),
+        );
+      const [oldDir] = await dirs();
+      const slow = await set.getObject('b', 'k');
+      // The overwrite and a delete of the new version do not wait for the unread GET (the lock timeout
+      // is 30 s: a held read lock would make these time out, not finish at once).
+      await put(set, 'k', next);
+      assert.equal(sha(await readAll(set, 'k')), sha(next));
+      assert.ok((await dirs()).includes(oldDir!), 'the old data dir stays while a GET streams it');
+      const chunks: Buffer[] = [];
+      for await (const c of slow.stream) chunks.push(c as Buffer);
+      assert.equal(sha(Buffer.concat(chunks)), sha(old));
+      for (let i = 0; i < 50 && (await dirs()).includes(oldDir!); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual((await dirs()).length, 1, 'the replaced data dir is removed once the stream ends');
+      assert.ok(!(await dirs()).includes(oldDir!));
+    } finally {
+      await cleanup();
+    }
+  },
+);
+
+conc('a GET abandoned mid-stream frees what it held', async () => {
+  const { set, roots, cleanup } = await openSet(4, 2);
+  try {
+    await put(set, 'k', randomBytes(4 * 1024 * 1024));
+    const slow = await set.getObject('b', 'k');
+    const it = slow.stream[Symbol.asyncIterator]();
+    await it.next();
+    await put(set, 'k', randomBytes(1024 * 1024 + 7));
+    (slow.stream as Readable).destroy();
+    const dirs = async () =>
+      (await fs.readdir(path.join(roots[0]!, 'b', objectPath('k')))).filter((e) => e.startsWith('cairn.d.'));
+    for (let i = 0; i < 50 && (await dirs()).length > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await dirs()).length, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
 conc.run();
 
 // --- sets -------------------------------------------------------------------------------------------

@@ -207,7 +207,12 @@ for (const [n, parity] of [
       for (const root of roots) {
         const dirs = Object.values(await dataDirs(root, key));
         assert.deepEqual(dirs, [['part.1', 'part.2', 'part.3']], `${root}: one data dir with the parts`);
-        assert.deepEqual(await files(path.join(root, SYSTEM_VOLUME, 'multipart')), [], 'the upload is gone');
+        // Only the completion's marker stays, for a repeated completion to answer again.
+        assert.deepEqual(
+          await files(path.join(root, SYSTEM_VOLUME, 'multipart')),
+          [path.join(uploadsDirOf(B, key).slice('multipart/'.length), `${id}.completed`)],
+          'the upload is gone',
+        );
         assert.deepEqual(await files(path.join(root, SYSTEM_VOLUME, 'tmp')), [], 'no temporary file left');
       }
       await rejects(mp.listObjectParts(B, key, id), 'InvalidUploadId', 'after completion');
@@ -297,7 +302,9 @@ test('completing with some of the parts drops the others from every drive', () =
     assert.ok((await readObject(set, key)).equals(Buffer.concat([data[0]!, data[2]!])));
     for (const root of roots) {
       assert.deepEqual(Object.values(await dataDirs(root, key)), [['part.1', 'part.3']]);
-      assert.deepEqual(await files(path.join(root, SYSTEM_VOLUME, 'multipart')), []);
+      assert.deepEqual(await files(path.join(root, SYSTEM_VOLUME, 'multipart')), [
+        path.join(uploadsDirOf(B, key).slice('multipart/'.length), `${id}.completed`),
+      ]);
     }
   }));
 
@@ -641,6 +648,21 @@ test('a completion that fails below write quorum keeps the upload, which complet
     assert.equal((await mp.listObjectParts(B, key, id)).parts.length, 2);
     await complete(mp, key, id, parts);
     assert.ok((await readObject(set, key)).equals(Buffer.concat([P2, P3])));
+  }));
+
+test('a completed upload completes again to the same object until its marker is cleaned up', () =>
+  withSet(4, 2, async ({ mp, roots }) => {
+    const key = 'twice';
+    const id = await mp.newMultipartUpload(B, key, {});
+    const p = await upload(mp, key, id, 1, P3);
+    const first = await complete(mp, key, id, [p]);
+    const again = await complete(mp, key, id, [p]);
+    assert.equal(again.etag, first.etag);
+    assert.equal(again.versionId, first.versionId);
+    await rejects(complete(mp, key, 'A'.repeat(32), [p]), 'InvalidUploadId', 'another upload id');
+    assert.equal(await mp.cleanupStaleUploads(60_000, Date.now() + 60_001), 0);
+    for (const root of roots) assert.deepEqual(await files(path.join(root, SYSTEM_VOLUME, 'multipart')), []);
+    await rejects(complete(mp, key, id, [p]), 'InvalidUploadId', 'after the marker is gone');
   }));
 
 test('an empty single part makes an empty object', () =>

@@ -418,6 +418,9 @@ M('NoSuchUpload for an unknown, aborted or completed upload id', async ({ srv })
       ],
     ];
     for (const [what, call] of calls) {
+      // AWS: completing a completed upload again with the same parts answers as the first time did
+      // (multipartCompletion.test.ts).
+      if (what === 'Complete' && id === uploadId) continue;
       const e = await s3Error(call());
       assert.equal(e.name, 'NoSuchUpload', `${what} ${id}`);
       assert.equal(e.$metadata.httpStatusCode, 404);

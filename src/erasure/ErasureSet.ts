@@ -23,6 +23,7 @@ import type {
   PutObjectOptions,
   Range,
   UpdateMetadataOptions,
+  WritePrecondition,
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
 import { META_FILE, objectPath } from '../storage/paths';
@@ -135,6 +136,14 @@ export class ErasureSet {
   readonly bitrot: BitrotAlgorithm;
   readonly nslock: NamespaceLock;
   private readonly coders = new Map<string, ErasureCoder>();
+  /**
+   * Data dirs GETs are streaming from (`bucket\0path\0dataDir` → open streams), and the deletions
+   * that wait for them. A GET holds the key's read lock only while it picks the version: a client
+   * that reads slowly, or never, must not keep writers out of the key. What an overwrite or delete
+   * replaced stays on the drives until the last stream of it ends (a crash in between leaves an
+   * orphan data dir, which heal removes).
+   */
+  private readonly streaming = new Map<string, { streams: number; deferred: (() => Promise<void>)[] }>();
   /** Told about objects found degraded; the owner wires it to a heal queue. */
   onDegraded: ErasureSetOptions['onDegraded'];
 
@@ -467,7 +476,17 @@ export class ErasureSet {
       erasure: erasureOf(i),
       ...(inline ? { inline: inline[distribution[i]! - 1]! } : {}),
     });
-    const version = await this.commit(bucket, key, path, alive, versionOf, !opts.versioned, tmp, wq);
+    const version = await this.commit(
+      bucket,
+      key,
+      path,
+      alive,
+      versionOf,
+      !opts.versioned,
+      tmp,
+      wq,
+      opts.precondition,
+    );
     return toObjectInfo(version, bucket, key, true);
   }
 
@@ -598,16 +617,41 @@ export class ErasureSet {
     replaceNull: boolean,
     tmp: string,
     wq: number,
+    precondition?: WritePrecondition,
   ): Promise<ObjectVersion> {
     const release = await this.nslock.lock(`${bucket}/${key}`, 'write', LOCK_TIMEOUT_MS).catch(async (e) => {
       if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
       throw e;
     });
     try {
+      if (precondition) {
+        // A refused conditional write leaves no data behind (inline data never left memory).
+        await this.checkPrecondition(bucket, key, precondition).catch(async (e) => {
+          if (tmp) await this.onAll((d) => d.delete(SYSTEM_VOLUME, tmp, { recursive: true }));
+          throw e;
+        });
+      }
       return await this.commitHeld(bucket, key, path, alive, versionOf, replaceNull, tmp, wq);
     } finally {
       release();
     }
+  }
+
+  /**
+   * Runs a conditional write's precondition against the key's latest version (`null` when there is
+   * none or it is a delete marker). The caller holds the key's write lock, so what it saw is what
+   * the commit replaces. Also used by multipart completion.
+   * @internal
+   */
+  async checkPrecondition(bucket: string, key: string, precondition: WritePrecondition): Promise<void> {
+    let current: ObjectInfo | null = null;
+    try {
+      const pick = await this.pick(bucket, key);
+      if (pick.version.type === 'object') current = toObjectInfo(pick.version, bucket, key, true);
+    } catch (e) {
+      if (!isObjectError(e, 'ObjectNotFound')) throw e;
+    }
+    precondition(current);
   }
 
   /**
@@ -669,7 +713,7 @@ export class ErasureSet {
         r.dataDir &&
         r.dataDir !== (versionOf(i) as ObjectDataVersion).dataDir
       ) {
-        await d.delete(bucket, `${path}/${r.dataDir}`, { recursive: true });
+        await this.removeDataDir(d, bucket, path, r.dataDir);
       }
       if (errs[i] && tmp) await d.delete(SYSTEM_VOLUME, tmp, { recursive: true });
     });
@@ -682,7 +726,6 @@ export class ErasureSet {
 
   async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
     const release = await this.nslock.lock(`${bucket}/${key}`, 'read', LOCK_TIMEOUT_MS);
-    let handed = false;
     try {
       const pick = await this.pick(bucket, key, opts.versionId);
       const info = this.infoOf(pick, bucket, key, opts.versionId);
@@ -691,21 +734,56 @@ export class ErasureSet {
       const start = range ? range.start : 0;
       const end = range ? range.end : v.size - 1;
       const stream = Readable.from(this.readRange(bucket, key, pick, start, end), { objectMode: false });
-      let released = false;
-      const done = () => {
-        if (!released) {
-          released = true;
-          release();
-        }
-      };
-      stream.once('close', done);
-      stream.once('end', done);
-      stream.once('error', done);
-      handed = true;
+      if (v.dataDir) {
+        const done = this.streamFrom(bucket, pathOf(bucket, key), v.dataDir);
+        stream.once('close', done);
+        stream.once('end', done);
+        stream.once('error', done);
+      }
       return { info, range, stream };
     } finally {
-      if (!handed) release();
+      // Not held while the body streams: see `streaming`.
+      release();
     }
+  }
+
+  /** Marks `dataDir` as being streamed; the function returned (idempotent) ends that. */
+  private streamFrom(bucket: string, path: string, dataDir: string): () => void {
+    const id = `${bucket}\0${path}\0${dataDir}`;
+    let entry = this.streaming.get(id);
+    if (!entry) {
+      entry = { streams: 0, deferred: [] };
+      this.streaming.set(id, entry);
+    }
+    entry.streams++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const e = this.streaming.get(id)!;
+      if (--e.streams > 0) return;
+      this.streaming.delete(id);
+      for (const del of e.deferred) void del();
+    };
+  }
+
+  /** Whether a GET is streaming from `dataDir` (heal leaves such a dir for a later pass). */
+  isStreaming(bucket: string, path: string, dataDir: string): boolean {
+    return this.streaming.has(`${bucket}\0${path}\0${dataDir}`);
+  }
+
+  /**
+   * Deletes a data dir a version no longer names, now, or when the last GET streaming from it ends.
+   * A deferred deletion that fails leaves an orphan for heal.
+   */
+  private async removeDataDir(d: StorageAPI, bucket: string, path: string, dataDir: string): Promise<void> {
+    const entry = this.streaming.get(`${bucket}\0${path}\0${dataDir}`);
+    const del = () => d.delete(bucket, `${path}/${dataDir}`, { recursive: true });
+    if (entry) {
+      entry.deferred.push(() => del().catch(() => {}));
+      return;
+    }
+    await del();
   }
 
   /** The bytes `start..end` (inclusive) of the picked version, part by part, batch by batch. */
@@ -907,7 +985,7 @@ export class ErasureSet {
         if (count === 0) await d.delete(bucket, `${path}/${META_FILE}`);
         else await d.writeMetadata(bucket, path, meta!);
         if (removed.type === 'object' && removed.dataDir) {
-          await d.delete(bucket, `${path}/${removed.dataDir}`, { recursive: true });
+          await this.removeDataDir(d, bucket, path, removed.dataDir);
         }
       });
       const err = reduceWriteQuorumErrs(
@@ -964,8 +1042,7 @@ export class ErasureSet {
     // A null delete marker (versioning Suspended) replaces the null version: give back its data.
     await this.onAll(async (d, i) => {
       const r = replaced[i];
-      if (!errs[i] && r?.type === 'object' && r.dataDir)
-        await d.delete(bucket, `${path}/${r.dataDir}`, { recursive: true });
+      if (!errs[i] && r?.type === 'object' && r.dataDir) await this.removeDataDir(d, bucket, path, r.dataDir);
     });
     return versionOf(0);
   }

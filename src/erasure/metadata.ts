@@ -68,6 +68,8 @@ export interface VersionPart {
   etag: string;
   /** Milliseconds since the epoch. */
   modTime: number;
+  /** The part's `x-amz-checksum-*` (base64, by S3's algorithm name), kept from a multipart upload. */
+  checksums?: Record<string, string>;
 }
 
 /** S3 Object Lock retention; reserved in format 1, filled by the Object Lock work. */
@@ -291,6 +293,7 @@ export function toObjectInfo(v: ObjectVersion, bucket: string, key: string, isLa
       size: p.size,
       etag: p.etag,
       modTime: new Date(p.modTime),
+      ...(p.checksums ? { checksums: { ...p.checksums } } : {}),
     })),
     checksums: { ...v.checksums },
   };
@@ -359,7 +362,13 @@ function encodeBody(v: ObjectDataVersion): Buffer {
     p0!.size === v.size &&
     p0!.etag === v.etag &&
     p0!.modTime === v.modTime;
-  if (!implied) b.pt = v.parts.map((p) => [p.number, p.size, p.etag, p.modTime]);
+  // A part's checksums, when kept, are a fifth element (`[alg, value, ...]`); four-element parts read the same.
+  if (!implied) {
+    b.pt = v.parts.map((p) => {
+      const pc = p.checksums ? pairs(p.checksums) : [];
+      return pc.length ? [p.number, p.size, p.etag, p.modTime, pc] : [p.number, p.size, p.etag, p.modTime];
+    });
+  }
   const e = v.erasure;
   b.ec = [
     ERASURE_ALGORITHMS.indexOf(e.algorithm) + 1,
@@ -880,10 +889,12 @@ function decodeBody(e: EntryRef): ObjectDataVersion {
   } else {
     if (!Array.isArray(o.pt)) badField(e, 'parts');
     for (const p of o.pt as unknown[]) {
-      if (!Array.isArray(p) || p.length !== 4) return badField(e, 'part');
-      const [number, size, etag, modTime] = p as unknown[];
+      if (!Array.isArray(p) || (p.length !== 4 && p.length !== 5)) return badField(e, 'part');
+      const [number, size, etag, modTime, pc] = p as unknown[];
       if (!isUint(number) || !isUint(size) || !isStr(etag) || !isNum(modTime)) return badField(e, 'part');
-      v.parts.push({ number, size, etag, modTime });
+      const part: VersionPart = { number, size, etag, modTime };
+      if (pc !== undefined) part.checksums = record(pc, 'part checksums');
+      v.parts.push(part);
     }
   }
   if (o.in !== undefined) v.inline = Buffer.isBuffer(o.in) ? o.in : badField(e, 'inline');

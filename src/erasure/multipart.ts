@@ -27,6 +27,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PartOptions,
+  WritePrecondition,
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
 import { compareKeys, objectPath } from '../storage/paths';
@@ -433,6 +434,47 @@ function pickByQuorum<T>(
     'InsufficientReadQuorum',
     `${best.length} of ${res.length} drives agree, quorum is ${quorum}`,
   );
+}
+
+/** What `completeMultipartUpload` takes besides the parts. */
+export interface CompleteOptions {
+  versioned?: boolean;
+  defaultRetention?: ObjectInfo['lockRetention'];
+  precondition?: WritePrecondition;
+  /** The object's checksum the request names, by S3's algorithm name (base64, `-N` optional). */
+  expectedChecksums?: Record<string, string>;
+}
+
+/**
+ * `<uploadId>.completed`, beside where the upload's directory was: what its completion made, so a
+ * repeated completion can answer again. Removed by `cleanupStaleUploads` as uploads are.
+ */
+export const COMPLETED_SUFFIX = '.completed';
+
+interface Completed {
+  etag: string;
+  versionId: string;
+  /** Milliseconds since the epoch. */
+  completed: number;
+}
+
+/** JSON, `{ "version": 1, "etag", "versionId", "completed" }`. */
+function encodeCompleted(c: Completed): Buffer {
+  return Buffer.from(JSON.stringify({ version: MULTIPART_FORMAT_VERSION, ...c }));
+}
+
+function decodeCompleted(buf: Buffer): Completed {
+  const o = parseJson(buf, 'completed');
+  if (o.version !== MULTIPART_FORMAT_VERSION)
+    return corrupt(`completed: unknown format version ${String(o.version)}`);
+  const { etag, versionId, completed } = o;
+  if (!isStr(etag) || !isStr(versionId) || !isUint(completed)) return corrupt('completed: fields');
+  return { etag, versionId, completed };
+}
+
+/** A composite checksum without its `-N` part count. */
+function stripPartCount(v: string): string {
+  return v.replace(/-\d+$/, '');
 }
 
 interface OpenUpload {
@@ -965,7 +1007,7 @@ export class Multipart {
     key: string,
     uploadId: string,
     parts: CompletePart[],
-    opts: { versioned?: boolean; defaultRetention?: ObjectInfo['lockRetention'] } = {},
+    opts: CompleteOptions = {},
   ): Promise<ObjectInfo> {
     this.checkUploadId(bucket, key, uploadId);
     if (parts.length === 0)
@@ -980,6 +1022,7 @@ export class Multipart {
           part: p.number,
         });
       }
+      // AWS: strictly ascending; a number listed twice is InvalidPartOrder too.
       if (j > 0 && p.number <= parts[j - 1]!.number) {
         throw new ObjectError('InvalidPartOrder', `part ${p.number} after part ${parts[j - 1]!.number}`, {
           bucket,
@@ -988,6 +1031,49 @@ export class Multipart {
         });
       }
     }
+    try {
+      return await this.completeOnce(bucket, key, uploadId, parts, opts);
+    } catch (e) {
+      if (!isObjectError(e, 'InvalidUploadId')) throw e;
+      // AWS: completing an upload that is already completed answers as the first completion did.
+      const done = await this.completedAs(bucket, key, uploadId, parts);
+      if (done) return done;
+      throw e;
+    }
+  }
+
+  /**
+   * The object a completed upload made, when `uploadId` was completed (its marker says so), the
+   * parts listed now make the same ETag, and that version is still there: a repeated completion
+   * answers as the first one did.
+   */
+  private async completedAs(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+  ): Promise<ObjectInfo | undefined> {
+    const etags = parts.map((p) => normalizeEtag(p.etag));
+    if (!etags.every((e) => /^[0-9a-f]{32}$/.test(e))) return undefined;
+    const path = `${uploadsDirOf(bucket, key)}/${uploadId}${COMPLETED_SUFFIX}`;
+    const res = await this.set.onAll(async (d) => decodeCompleted(await d.readAll(SYSTEM_VOLUME, path)));
+    const done = res.find((r): r is Completed => !(r instanceof Error));
+    if (!done || done.etag !== multipartEtag(etags)) return undefined;
+    try {
+      const info = await this.set.getObjectInfo(bucket, key, { versionId: done.versionId });
+      return info.etag === done.etag ? info : undefined;
+    } catch {
+      return undefined; // deleted since
+    }
+  }
+
+  private async completeOnce(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+    opts: CompleteOptions,
+  ): Promise<ObjectInfo> {
     let path: string;
     try {
       path = objectPath(key);
@@ -1002,6 +1088,8 @@ export class Multipart {
     );
     try {
       const { upload, has } = await this.open(bucket, key, uploadId);
+      // A conditional write, under the key's lock: refused, the upload stays to be completed again.
+      if (opts.precondition) await this.set.checkPrecondition(bucket, key, opts.precondition);
       const { dataBlocks: k, parityBlocks: m, blockSize, distribution, bitrot } = upload.erasure;
       const wq = writeQuorum(k, m);
       const numbers = parts.map((p) => p.number);
@@ -1068,15 +1156,34 @@ export class Multipart {
       const versioned = opts.versioned ?? upload.opts.versioned ?? false;
       const o = upload.opts;
       const checksums = await compositeChecksum(o, chosen);
+      // The object's checksum the request names (x-amz-checksum-<alg>) must be the one the parts make.
+      for (const [alg, want] of Object.entries(opts.expectedChecksums ?? {})) {
+        const got = checksums[alg];
+        if (
+          want !== undefined &&
+          (got === undefined || stripPartCount(got) !== stripPartCount(want.trim()))
+        ) {
+          throw new ObjectError('BadDigest', `the ${alg} checksum does not match the object`, {
+            bucket,
+            key,
+            uploadId,
+            algorithm: alg,
+            expected: want,
+            calculated: got,
+          });
+        }
+      }
       const modTime = Date.now();
       const dataDir = newDataDir();
       const size = chosen.reduce((s, p) => s + p.size, 0);
       const etag = multipartEtag(chosen.map((p) => p.etag));
+      // Each part's checksums go with the object (GetObjectAttributes lists them per part).
       const vparts = chosen.map((p) => ({
         number: p.number,
         size: p.size,
         etag: p.etag,
         modTime: p.modTime,
+        ...(p.checksums && Object.keys(p.checksums).length > 0 ? { checksums: { ...p.checksums } } : {}),
       }));
       const versionId = versioned ? versionIdNew() : NULL_VERSION_ID;
       // S3 Object Lock: the upload's own retention, else the bucket's default as of now.
@@ -1131,6 +1238,9 @@ export class Multipart {
           await d.delete(bucket, `${path}/${dataDir}/${name.replace(/\/$/, '')}`, { recursive: true });
       });
       await this.set.onAll((d) => d.delete(SYSTEM_VOLUME, dir, { recursive: true }));
+      // What a repeated completion of this upload answers with (best effort: without it, NoSuchUpload).
+      const done = encodeCompleted({ etag, versionId, completed: modTime });
+      await this.set.onAll((d) => d.writeAll(SYSTEM_VOLUME, `${dir}${COMPLETED_SUFFIX}`, done));
       return toObjectInfo(version, bucket, key, true);
     } finally {
       release();
@@ -1161,28 +1271,107 @@ export class Multipart {
         release();
       }
     }
+    // Completion markers go after as long as an upload would have stayed.
+    await this.set.onAll(async (d) => {
+      for (const h of await listOrEmpty(d, MULTIPART_DIR)) {
+        if (!h.endsWith('/')) continue;
+        const hashDir = `${MULTIPART_DIR}/${h.slice(0, -1)}`;
+        for (const name of await listOrEmpty(d, hashDir)) {
+          if (!name.endsWith(COMPLETED_SUFFIX)) continue;
+          const file = `${hashDir}/${name}`;
+          try {
+            if (decodeCompleted(await d.readAll(SYSTEM_VOLUME, file)).completed >= cutoff) continue;
+          } catch {
+            // unreadable: nothing can use it
+          }
+          await d.delete(SYSTEM_VOLUME, file).catch(() => undefined);
+        }
+      }
+    });
     return removed;
   }
 }
 
 /**
- * S3's composite checksum of an upload made with a COMPOSITE checksum algorithm: that algorithm over
- * the parts' binary checksums in order, base64, `-N` (N parts). None when a part lacks that checksum
- * (every part computes it, so only a record written before part checksums were kept can), or when
- * the upload asked for a FULL_OBJECT checksum, which is not computed.
+ * The object's checksum from its parts' checksums, as the upload's checksum type says. COMPOSITE: the
+ * algorithm over the parts' binary checksums in order, base64, `-N` (N parts). FULL_OBJECT (CRCs
+ * only): the CRC of the whole object, combined from the parts' CRCs and sizes without reading a byte.
+ * None when a part lacks that checksum (every part computes it, so only a record written before part
+ * checksums were kept can).
  */
 async function compositeChecksum(
   o: UploadOptions,
   parts: readonly PartMeta[],
 ): Promise<Record<string, string>> {
   const alg = o.checksumAlgorithm;
-  if (alg === undefined || (o.checksumType ?? 'COMPOSITE') !== 'COMPOSITE') return {};
+  if (alg === undefined) return {};
   if (!parts.every((p) => p.checksums?.[alg] !== undefined)) return {};
+  if ((o.checksumType ?? 'COMPOSITE') === 'FULL_OBJECT') {
+    const combined = fullObjectCrc(
+      alg,
+      parts.map((p) => ({ crc: Buffer.from(p.checksums![alg]!, 'base64'), size: p.size })),
+    );
+    return combined === undefined ? {} : { [alg]: combined };
+  }
   const kind = alg.toLowerCase() as ChecksumKind;
   const c = new Checksums([kind]);
   for (const p of parts) void c.update(Buffer.from(p.checksums![alg]!, 'base64'));
   const d = await c.digest();
   return { [alg]: `${d[kind].toString('base64')}-${parts.length}` };
+}
+
+/** The reflected polynomials and widths of S3's CRCs (each with init and final xor all ones). */
+const CRCS: Partial<Record<ChecksumAlgorithm, { poly: bigint; width: bigint }>> = {
+  CRC32: { poly: 0xedb88320n, width: 32n },
+  CRC32C: { poly: 0x82f63b78n, width: 32n },
+  CRC64NVME: { poly: 0x9a6c9329ac4bc9b5n, width: 64n },
+};
+
+/** `a * b mod P` over GF(2), both reflected (the top bit is x^0). */
+function gfMulMod(a: bigint, b: bigint, poly: bigint, width: bigint): bigint {
+  let p = 0n;
+  for (let m = 1n << (width - 1n); m !== 0n; m >>= 1n) {
+    if (a & m) p ^= b;
+    b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
+  }
+  return p;
+}
+
+/** `x^(8 * bytes) mod P`: what shifting a CRC past `bytes` more bytes multiplies it by. */
+function xPowBytes(bytes: number, poly: bigint, width: bigint): bigint {
+  let p = 1n << (width - 1n); // x^0
+  let sq = 1n << (width - 2n); // x^1, squared per bit of the exponent
+  for (let n = BigInt(bytes) * 8n; n > 0n; n >>= 1n) {
+    if (n & 1n) p = gfMulMod(sq, p, poly, width);
+    sq = gfMulMod(sq, sq, poly, width);
+  }
+  return p;
+}
+
+/**
+ * The CRC of the parts' concatenation from each part's CRC (big-endian bytes, as S3 sends it in
+ * base64) and size: `crc(A || B) = crc(A) * x^(8|B|) + crc(B)` (zlib's `crc32_combine`), base64.
+ * `undefined` for an algorithm that is not a CRC.
+ */
+export function fullObjectCrc(
+  alg: ChecksumAlgorithm,
+  parts: readonly { crc: Buffer; size: number }[],
+): string | undefined {
+  const c = CRCS[alg];
+  if (!c) return undefined;
+  const bytes = Number(c.width / 8n);
+  const shifts = new Map<number, bigint>(); // parts mostly share one size
+  let crc = 0n; // the CRC of no bytes
+  for (const p of parts) {
+    if (p.crc.length !== bytes) return undefined;
+    let shift = shifts.get(p.size);
+    if (shift === undefined) {
+      shift = xPowBytes(p.size, c.poly, c.width);
+      shifts.set(p.size, shift);
+    }
+    crc = gfMulMod(shift, crc, c.poly, c.width) ^ BigInt(`0x${p.crc.toString('hex')}`);
+  }
+  return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex').toString('base64');
 }
 
 function partInfo(p: PartMeta): PartInfo {

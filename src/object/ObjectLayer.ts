@@ -25,6 +25,7 @@ import type {
   PartOptions,
   PutObjectOptions,
   UpdateMetadataOptions,
+  WritePrecondition,
 } from './types';
 
 export type Body = Readable | AsyncIterable<Buffer>;
@@ -78,14 +79,21 @@ export interface ObjectLayer {
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   /**
    * Writes the object's metadata listing the parts; part data is moved, never copied.
-   * `defaultRetention` is the Object Lock retention the object gets if the upload named none.
+   * `defaultRetention` is the Object Lock retention the object gets if the upload named none;
+   * `precondition` (a conditional write) refuses the completion under the key's lock, keeping the upload.
    */
   completeMultipartUpload(
     bucket: string,
     key: string,
     uploadId: string,
     parts: CompletePart[],
-    opts?: { versioned?: boolean; defaultRetention?: LockRetention },
+    opts?: {
+      versioned?: boolean;
+      defaultRetention?: LockRetention;
+      precondition?: WritePrecondition;
+      /** The object's checksum the request names (x-amz-checksum-<alg>): BadDigest unless it is. */
+      expectedChecksums?: Record<string, string>;
+    },
   ): Promise<ObjectInfo>;
 
   /** Finishes in-flight work and stops background tasks. */

@@ -98,7 +98,17 @@ export interface PutObjectOptions extends ContentHeaders {
   expectedChecksums?:
     | Partial<Record<ChecksumAlgorithm, string>>
     | (() => Partial<Record<ChecksumAlgorithm, string>>);
+  /** A conditional write, checked under the key's write lock at commit (see `WritePrecondition`). */
+  precondition?: WritePrecondition;
 }
+
+/**
+ * A conditional write (S3's `If-Match` / `If-None-Match` on PutObject, CopyObject and
+ * CompleteMultipartUpload): run under the key's write lock just before the new version commits, with
+ * the key's current version (`null` when there is none, or a delete marker is the latest). What it
+ * throws refuses the write and nothing is stored, so two racing writes cannot both pass it.
+ */
+export type WritePrecondition = (current: ObjectInfo | null) => void;
 
 /** The checksum algorithms S3 stores beside the ETag, as S3 names them. */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';

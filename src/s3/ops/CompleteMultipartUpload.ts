@@ -10,10 +10,12 @@
 import type { ObjectInfo } from '../../object/types';
 import type { Op } from '../context';
 import { S3Error } from '../errors';
+import { CHECKSUM_ALGORITHMS, header } from '../headers';
 import { completeMultipartUploadResult, parseCompleteMultipartUpload, XML_LIMITS } from '../xml';
 import { getBucketVersioning, getObjectLockConfig, versionHeader } from './bucketState';
 import { objectUrl } from './multipartCommon';
 import {
+  ALGORITHMS,
   checksumResponseHeaders,
   checkWriteConditions,
   readBody,
@@ -30,10 +32,12 @@ export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx
     limit,
     () => new S3Error('MalformedXML', { message: `The XML you provided was larger than ${limit} bytes` }),
   );
+  // AWS: a completion without a body is MalformedXML (not MissingRequestBodyError).
+  if (body.toString('utf8').trim() === '') throw new S3Error('MalformedXML');
   const parts = parseCompleteMultipartUpload(body, limit);
 
-  // Conditional writes (If-None-Match: *, If-Match) against the object as it is now.
-  await checkWriteConditions(ctx, bucket, key);
+  // Conditional writes (If-None-Match, If-Match): checked now, and again under the key's lock.
+  const precondition = await checkWriteConditions(ctx, bucket, key);
 
   const versioning = await getBucketVersioning(ctx, bucket);
   let info: ObjectInfo;
@@ -45,14 +49,21 @@ export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx
       key,
       params.uploadId,
       parts.map((p) => ({ number: p.partNumber, etag: p.etag, checksums: p.checksums })),
-      { versioned: versioning === 'Enabled', ...(defaultRetention ? { defaultRetention } : {}) },
+      {
+        versioned: versioning === 'Enabled',
+        ...(defaultRetention ? { defaultRetention } : {}),
+        ...(precondition ? { precondition } : {}),
+        expectedChecksums: objectChecksums(ctx.headers),
+      },
     );
   } catch (e) {
     throw toOpError(e, ctx.signal);
   }
   const headers: Record<string, string> = {
     'Content-Type': 'application/xml',
-    ...versionHeader(versioning, info.versionId),
+    // The new version's id in a versioned bucket; none for a null version (unversioned or
+    // Suspended), as AWS's CompleteMultipartUpload names only a version versioning made.
+    ...(info.versionId === 'null' ? {} : versionHeader(versioning, info.versionId)),
   };
   return {
     status: 200,
@@ -67,3 +78,16 @@ export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx
     }),
   };
 };
+
+/**
+ * `x-amz-checksum-<alg>` on a completion: the checksum the whole object must have (composite
+ * `base64-N` or full-object), compared as sent; a value that is not the object's is BadDigest.
+ */
+function objectChecksums(h: Parameters<typeof header>[0]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const alg of ALGORITHMS) {
+    const v = header(h, CHECKSUM_ALGORITHMS[alg].header);
+    if (v !== undefined) out[alg] = v.trim();
+  }
+  return out;
+}

@@ -86,7 +86,16 @@ export const GetObjectAttributes: Op<'GetObjectAttributes'> = async (ctx) => {
       NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.number : marker,
       MaxParts: maxParts,
       IsTruncated: truncated,
-      Part: page.map((p) => ({ PartNumber: p.number, Size: p.size })),
+      // AWS: each part with the checksum it was uploaded with (the upload's algorithm), when kept.
+      Part: page.map((p) => ({
+        ChecksumCRC32: p.checksums?.CRC32,
+        ChecksumCRC32C: p.checksums?.CRC32C,
+        ChecksumCRC64NVME: p.checksums?.CRC64NVME,
+        ChecksumSHA1: p.checksums?.SHA1,
+        ChecksumSHA256: p.checksums?.SHA256,
+        PartNumber: p.number,
+        Size: p.size,
+      })),
     };
   }
   if (wanted.has('StorageClass')) doc.StorageClass = info.storageClass;

@@ -11,6 +11,7 @@ import type {
   DeleteObjectOptions,
   ObjectInfo,
   PutObjectOptions,
+  WritePrecondition,
 } from '../../object/types';
 import type { ReqCtx, S3Response } from '../context';
 import { isS3ErrorCode, S3Error, toS3Error } from '../errors';
@@ -346,34 +347,48 @@ export function conditionResponse(ctx: ReqCtx, info: ObjectInfo): S3Response | u
 }
 
 /**
- * Conditional writes (PutObject, CopyObject's destination, CompleteMultipartUpload): `If-None-Match: *`
- * refuses to overwrite (412), `If-Match` needs the current ETag (404 NoSuchKey when there is no
- * object, as AWS). Checked before the body is read; a write racing another one is not caught.
+ * Conditional writes (PutObject, CopyObject's destination, CompleteMultipartUpload): `If-None-Match`
+ * refuses to overwrite an object it matches (`*`: any; 412), `If-Match` needs the current ETag (404
+ * NoSuchKey when there is no object or a delete marker is the latest, as AWS). Checked once here,
+ * before the body is read (a big body that will be refused is not uploaded), and the returned
+ * precondition goes to the object layer, which checks it again under the key's write lock at commit:
+ * that check is the one that counts, so of two racing `If-None-Match: *` writes one gets 412.
  */
-export async function checkWriteConditions(ctx: ReqCtx, bucket: string, key: string): Promise<void> {
-  const ifMatch = header(ctx.headers, 'if-match');
-  const ifNoneMatch = header(ctx.headers, 'if-none-match');
-  if (ifMatch === undefined && ifNoneMatch === undefined) return;
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-    throw new S3Error('NotImplemented', { fields: { Header: 'If-None-Match' } });
-  }
+export async function checkWriteConditions(
+  ctx: ReqCtx,
+  bucket: string,
+  key: string,
+): Promise<WritePrecondition | undefined> {
+  const precondition = writePrecondition(ctx.headers, key);
+  if (!precondition) return undefined;
   let current: ObjectInfo | null = null;
   try {
     current = await ctx.objects.getObjectInfo(bucket, key);
   } catch (e) {
     if (!isObjectError(e, 'ObjectNotFound')) throw toOpError(e);
   }
-  if (ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', { fields: { Key: key } });
-  const outcome = evaluateConditions(
-    ctx.headers,
-    current && { etag: current.etag, lastModified: current.modTime },
-    'PUT',
-  );
-  if (outcome !== 'ok') {
-    throw new S3Error('PreconditionFailed', {
-      fields: { Condition: ifMatch !== undefined ? 'If-Match' : 'If-None-Match' },
-    });
-  }
+  precondition(current);
+  return precondition;
+}
+
+/** The request's If-Match / If-None-Match as a precondition on the key's current object, if any. */
+function writePrecondition(h: Headers, key: string): WritePrecondition | undefined {
+  const ifMatch = header(h, 'if-match');
+  const ifNoneMatch = header(h, 'if-none-match');
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return (current) => {
+    if (ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', { fields: { Key: key } });
+    const cur = current && { etag: current.etag, lastModified: current.modTime };
+    // Only these two apply to writes (If-Unmodified-Since and If-Modified-Since do not).
+    for (const [name, value] of [
+      ['If-Match', ifMatch],
+      ['If-None-Match', ifNoneMatch],
+    ] as const) {
+      if (value === undefined) continue;
+      if (evaluateConditions({ [name.toLowerCase()]: value }, cur, 'PUT') !== 'ok')
+        throw new S3Error('PreconditionFailed', { fields: { Condition: name } });
+    }
+  };
 }
 
 /**
