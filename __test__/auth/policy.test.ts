@@ -1589,6 +1589,13 @@ const MALFORMED: [string, string | Buffer, 'identity' | 'resource', RegExp][] = 
     /Invalid principal in policy "arn:aws:iam::1:group\/admins"/,
   ],
   [
+    // AWS: the account in an IAM ARN is a 12-digit id; RGW's tenant form (ceph s3-tests) is not one.
+    'a root ARN whose account is a tenant name, not an account id',
+    JSON.stringify(stmt({ ...okBucket, Principal: { AWS: 'arn:aws:iam::s3tenant1:root' } })),
+    'resource',
+    /Invalid principal in policy "arn:aws:iam::s3tenant1:root"/,
+  ],
+  [
     'a principal with spaces',
     JSON.stringify(stmt({ ...okBucket, Principal: { AWS: ['ali ce'] } })),
     'resource',

@@ -354,6 +354,19 @@ test('unsigned headers may change, and equivalent encodings of the same request 
   await accepts(patched(good, { headers: { 'x-amz-meta-v': '  a \t b ' } }));
 });
 
+test('a non-ASCII header value verifies over the bytes sent: UTF-8 signed, handed over as Node reads it (latin1)', async () => {
+  // A signer hashes `Hello Worldé` as UTF-8 and sends those bytes; Node gives them as one char per byte.
+  const good = ours({ headers: { 'x-amz-meta-m': 'Hello Worldé' } });
+  const onWire = Buffer.from('Hello Worldé', 'utf8').toString('latin1');
+  await accepts(patched(good, { headers: { 'x-amz-meta-m': onWire } }));
+  // Other bytes for the same text (Latin-1 é) are another value: refused.
+  await rejects(
+    verifyRequest(patched(good, { headers: { 'x-amz-meta-m': 'Hello World\xe9' } }), opts),
+    'SignatureDoesNotMatch',
+    403,
+  );
+});
+
 test('the wrong secret is SignatureDoesNotMatch; an unknown access key is InvalidAccessKeyId (403)', async () => {
   await rejects(
     verifyRequest(

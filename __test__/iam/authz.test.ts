@@ -114,8 +114,10 @@ test('a user cannot read or list another bucket', async () => {
   await denied(reader.send(new HeadBucketCommand({ Bucket: 'other' })));
 });
 
-test('a bucket that does not exist is AccessDenied to a user not allowed it, NoSuchBucket to one allowed', async () => {
-  await denied(reader.send(new ListObjectsV2Command({ Bucket: 'nosuchbucket' })));
+test('a bucket that does not exist is NoSuchBucket to every caller, allowed it or not (AWS)', async () => {
+  const none = await refused(reader.send(new ListObjectsV2Command({ Bucket: 'nosuchbucket' })));
+  assert.equal(none.name, 'NoSuchBucket');
+  assert.equal(none.$metadata.httpStatusCode, 404);
   await iam.createUser({ accessKey: 'rw-user', secretKey: 'rw-user-secret', policies: ['readwrite'] });
   const rw = client('rw-user', 'rw-user-secret');
   try {
@@ -454,7 +456,6 @@ test('an anonymous request is refused where no bucket policy allows it', async (
     ['PUT', '/data/anon.txt'],
     ['DELETE', '/data/keep/e.txt'],
     ['GET', '/'],
-    ['GET', '/nosuchbucket/k'],
   ] as const) {
     const r = await fetch(`${srv.endpoint}${path}`, { method, ...(method === 'PUT' ? { body: 'x' } : {}) });
     assert.equal(r.status, 403, `${method} ${path}`);
@@ -462,6 +463,24 @@ test('an anonymous request is refused where no bucket policy allows it', async (
   }
   assert.equal(await exists(srv.s3, 'data', 'anon.txt'), false);
   assert.equal(await exists(srv.s3, 'data', 'keep/e.txt'), true);
+});
+
+test('an anonymous request to a bucket that does not exist is 404 NoSuchBucket (AWS: bucket names are public)', async () => {
+  for (const [method, path] of [
+    ['GET', '/nosuchbucket/k'],
+    ['DELETE', '/nosuchbucket/k'],
+    ['GET', '/nosuchbucket'],
+    ['PUT', '/nosuchbucket/k'],
+  ] as const) {
+    const r = await fetch(`${srv.endpoint}${path}`, { method, ...(method === 'PUT' ? { body: 'x' } : {}) });
+    assert.equal(r.status, 404, `${method} ${path}`);
+    const body = await r.text();
+    assert.match(body, /<Code>NoSuchBucket<\/Code>/);
+    assert.match(body, /<BucketName>nosuchbucket<\/BucketName>/);
+  }
+  // An existing bucket still refuses: AccessDenied.
+  const r = await fetch(`${srv.endpoint}/data/keep/e.txt`, { method: 'DELETE' });
+  assert.equal(r.status, 403);
 });
 
 test.run();

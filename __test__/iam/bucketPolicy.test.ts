@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
@@ -18,6 +22,7 @@ import {
   PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Client as MinioClient } from 'minio';
 import { test } from 'uvu';
@@ -302,15 +307,15 @@ test('a public-read bucket refuses anonymous writes and deletes, and is left as 
   await srv.s3.send(new GetBucketPolicyCommand({ Bucket: 'pub' }));
 });
 
-test("a public bucket's policy opens nothing in other buckets", async () => {
+test("a public bucket's policy opens nothing in other buckets; a missing bucket is NoSuchBucket", async () => {
   const r = await fetch(`${srv.endpoint}/priv/secret.txt`);
   assert.equal(r.status, 403);
   const l = await fetch(`${srv.endpoint}/priv`);
   assert.equal(l.status, 403);
-  // A bucket that does not exist looks the same as one that does: AccessDenied, not NoSuchBucket.
+  // AWS: bucket names are global and no secret; a bucket that does not exist is NoSuchBucket to all.
   const none = await fetch(`${srv.endpoint}/nosuchbucket/secret.txt`);
-  assert.equal(none.status, 403);
-  assert.match(await none.text(), /<Code>AccessDenied<\/Code>/);
+  assert.equal(none.status, 404);
+  assert.match(await none.text(), /<Code>NoSuchBucket<\/Code>/);
 });
 
 test('a write-only drop box: anonymous PUT allowed under a prefix, reads still refused', async () => {
@@ -528,6 +533,210 @@ test('a browser form upload is authorized as the user who signed the form', asyn
   const ok = await post('rwuser', 'rw-secret-123', 'form-rw.txt');
   assert.equal(ok.status, 204);
   assert.equal(await text('shared', 'form-rw.txt'), 'form body');
+});
+
+test('a Deny on s3:x-amz-server-side-encryption-customer-algorithm sees the SSE-C algorithm header', async () => {
+  // AWS lists the header as an S3 condition key; a policy requiring SSE-C must be able to read it.
+  const ssec = (algorithm: string) => ({
+    SSECustomerAlgorithm: algorithm,
+    SSECustomerKey: 'pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=',
+    SSECustomerKeyMD5: 'DWygnHRtgiJ77HCm+1rvHw==',
+  });
+  const explicitDeny = /explicit deny in a resource-based policy/;
+  /** Refused by the bucket policy, or let through to the operation (whatever it then answers). */
+  const policyDenies = async (p: Promise<unknown>): Promise<boolean> => {
+    try {
+      await p;
+      return false;
+    } catch (e) {
+      return explicitDeny.test((e as Error).message);
+    }
+  };
+  await put(
+    'shared',
+    policyDoc({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::shared/*',
+      Condition: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'true' } },
+    }),
+  );
+  try {
+    await denied(
+      srv.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'plain', Body: 'x' })),
+      explicitDeny,
+    );
+    assert.equal(
+      await policyDenies(
+        srv.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'ssec', Body: 'x', ...ssec('AES256') })),
+      ),
+      false,
+    );
+    await put(
+      'shared',
+      policyDoc({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::shared/*',
+        Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption-customer-algorithm': 'AES256' } },
+      }),
+    );
+    assert.equal(
+      await policyDenies(
+        srv.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'ssec', Body: 'x', ...ssec('AES192') })),
+      ),
+      true,
+    );
+    assert.equal(
+      await policyDenies(
+        srv.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'ssec', Body: 'x', ...ssec('AES256') })),
+      ),
+      false,
+    );
+  } finally {
+    await srv.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'shared' }));
+  }
+});
+
+test('StringLikeIfExists on aws:Referer: a matching or absent Referer is allowed, another refused', async () => {
+  await put(
+    'shared',
+    policyDoc({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: 'arn:aws:s3:::shared/*',
+      Condition: { StringLikeIfExists: { 'aws:Referer': 'http://www.example.com/*' } },
+    }),
+  );
+  try {
+    const get = (referer?: string) =>
+      fetch(`${srv.endpoint}/shared/doc.txt`, referer === undefined ? {} : { headers: { referer } });
+    assert.equal((await get('http://www.example.com/')).status, 200);
+    assert.equal((await get('http://www.example.com/index.html')).status, 200);
+    assert.equal((await get()).status, 200);
+    const no = await get('http://example.com');
+    assert.equal(no.status, 403);
+    assert.match(await no.text(), /<Code>AccessDenied<\/Code>/);
+  } finally {
+    await srv.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'shared' }));
+  }
+});
+
+test('s3:x-amz-copy-source and s3:x-amz-metadata-directive limit what a user without rights may copy in', async () => {
+  // A user with no policy of its own: both buckets' policies decide (AWS's bucket-policy example
+  // "Granting permission to copy objects with a restriction on the copy source").
+  const nobody = client('nobody', 'nobody-secret');
+  const copy = (Key: string, CopySource: string, MetadataDirective?: 'COPY' | 'REPLACE') =>
+    nobody.send(new CopyObjectCommand({ Bucket: 'cpdst', Key, CopySource, MetadataDirective }));
+  try {
+    for (const b of ['cpsrc', 'cpdst']) await srv.s3.send(new CreateBucketCommand({ Bucket: b }));
+    for (const k of ['public/foo', 'private/foo']) {
+      await srv.s3.send(new PutObjectCommand({ Bucket: 'cpsrc', Key: k, Body: k }));
+    }
+    await put(
+      'cpsrc',
+      policyDoc({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::cpsrc/*',
+      }),
+    );
+    await put(
+      'cpdst',
+      policyDoc({
+        Effect: 'Allow',
+        Principal: { AWS: 'nobody' },
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::cpdst/*',
+        Condition: { StringLike: { 's3:x-amz-copy-source': 'cpsrc/public/*' } },
+      }),
+    );
+    await copy('new_foo', 'cpsrc/public/foo');
+    assert.equal(await text('cpdst', 'new_foo'), 'public/foo');
+    await denied(
+      copy('new_foo2', 'cpsrc/private/foo'),
+      /s3:PutObject on resource: "arn:aws:s3:::cpdst\/new_foo2"/,
+    );
+    assert.equal(await exists(srv.s3, 'cpdst', 'new_foo2'), false);
+
+    await put(
+      'cpdst',
+      policyDoc({
+        Effect: 'Allow',
+        Principal: { AWS: 'nobody' },
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::cpdst/*',
+        Condition: { StringEquals: { 's3:x-amz-metadata-directive': 'COPY' } },
+      }),
+    );
+    await copy('meta_copy', 'cpsrc/public/foo', 'COPY');
+    // Without the header there is no key to compare: StringEquals does not hold.
+    await denied(copy('meta_none', 'cpsrc/public/foo'));
+    await denied(copy('meta_replace', 'cpsrc/public/foo', 'REPLACE'));
+    assert.equal(await exists(srv.s3, 'cpdst', 'meta_replace'), false);
+  } finally {
+    nobody.destroy();
+  }
+});
+
+test('UploadPartCopy needs s3:GetObject on the source: a policy opening public/* lets those parts in only', async () => {
+  const nobody = client('nobody', 'nobody-secret');
+  try {
+    for (const b of ['upsrc', 'updst']) await srv.s3.send(new CreateBucketCommand({ Bucket: b }));
+    for (const k of ['public/foo', 'private/foo']) {
+      await srv.s3.send(new PutObjectCommand({ Bucket: 'upsrc', Key: k, Body: k }));
+    }
+    await put(
+      'upsrc',
+      policyDoc({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::upsrc/public/*',
+      }),
+    );
+    await put(
+      'updst',
+      policyDoc({
+        Effect: 'Allow',
+        Principal: { AWS: 'nobody' },
+        Action: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        Resource: 'arn:aws:s3:::updst/*',
+      }),
+    );
+    const part = async (Key: string, CopySource: string) => {
+      const { UploadId } = await nobody.send(new CreateMultipartUploadCommand({ Bucket: 'updst', Key }));
+      try {
+        const r = await nobody.send(
+          new UploadPartCopyCommand({ Bucket: 'updst', Key, UploadId, PartNumber: 1, CopySource }),
+        );
+        await nobody.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: 'updst',
+            Key,
+            UploadId,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r.CopyPartResult!.ETag! }] },
+          }),
+        );
+      } catch (e) {
+        await nobody.send(new AbortMultipartUploadCommand({ Bucket: 'updst', Key, UploadId }));
+        throw e;
+      }
+    };
+    await part('new_foo', 'upsrc/public/foo');
+    assert.equal(await text('updst', 'new_foo', nobody), 'public/foo');
+    await denied(
+      part('new_foo2', 'upsrc/private/foo'),
+      /s3:GetObject on resource: "arn:aws:s3:::upsrc\/private\/foo"/,
+    );
+    assert.equal(await exists(srv.s3, 'updst', 'new_foo2'), false);
+  } finally {
+    nobody.destroy();
+  }
 });
 
 test.run();

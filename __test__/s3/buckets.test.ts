@@ -13,12 +13,15 @@ import {
   GetBucketReplicationCommand,
   GetBucketRequestPaymentCommand,
   GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
   GetBucketWebsiteCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListBucketsCommand,
   PutBucketCorsCommand,
   PutBucketEncryptionCommand,
   PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -94,13 +97,34 @@ test('CreateBucket makes a bucket that HeadBucket and ListBuckets see', async ()
   assert.ok(b.CreationDate instanceof Date && Math.abs(b.CreationDate.getTime() - Date.now()) < 60_000);
 });
 
-test('CreateBucket of an existing bucket is BucketAlreadyOwnedByYou', async () => {
+test('CreateBucket of a bucket you own is 200 OK in us-east-1, and the bucket keeps its objects and settings', async () => {
+  assert.is(srv.region, 'us-east-1');
   await srv.s3.send(new CreateBucketCommand({ Bucket: 'twice' }));
-  await expectError(
-    srv.s3.send(new CreateBucketCommand({ Bucket: 'twice' })),
-    'BucketAlreadyOwnedByYou',
-    409,
+  await srv.s3.send(new PutObjectCommand({ Bucket: 'twice', Key: 'k', Body: 'kept' }));
+  await srv.s3.send(
+    new PutBucketVersioningCommand({ Bucket: 'twice', VersioningConfiguration: { Status: 'Enabled' } }),
   );
+  const again = await srv.s3.send(new CreateBucketCommand({ Bucket: 'twice' }));
+  assert.is(again.$metadata.httpStatusCode, 200);
+  assert.is(again.Location, '/twice');
+  const head = await srv.s3.send(new HeadObjectCommand({ Bucket: 'twice', Key: 'k' }));
+  assert.is(head.ContentLength, 4);
+  const v = await srv.s3.send(new GetBucketVersioningCommand({ Bucket: 'twice' }));
+  assert.is(v.Status, 'Enabled');
+});
+
+test('CreateBucket of a bucket you own is 409 BucketAlreadyOwnedByYou outside us-east-1', async () => {
+  const eu = await startServer({ drives: 1, env: { CAIRN_REGION: 'eu-west-1' } });
+  try {
+    await eu.s3.send(new CreateBucketCommand({ Bucket: 'twice' }));
+    await expectError(
+      eu.s3.send(new CreateBucketCommand({ Bucket: 'twice' })),
+      'BucketAlreadyOwnedByYou',
+      409,
+    );
+  } finally {
+    await eu.stop();
+  }
 });
 
 test('CreateBucket refuses invalid names with InvalidBucketName', async () => {
@@ -473,8 +497,9 @@ test('minio client: makeBucket, bucketExists, listBuckets, removeBucket', async 
   assert.not.ok(await minio.bucketExists('minio-missing'));
   const list = await minio.listBuckets();
   assert.ok(list.some((b) => b.name === 'minio-made'));
-  const e = await minioFails(minio.makeBucket('minio-made'));
-  assert.is(e.code, 'BucketAlreadyOwnedByYou');
+  // us-east-1: making a bucket you own again succeeds (AWS), and changes nothing.
+  await minio.makeBucket('minio-made');
+  assert.ok(await minio.bucketExists('minio-made'));
   await minio.removeBucket('minio-made');
   assert.not.ok(await minio.bucketExists('minio-made'));
   const e2 = await minioFails(minio.removeBucket('minio-made'));

@@ -258,7 +258,23 @@ test('content headers are kept as sent; aws-chunked is not the object encoding',
     },
   );
   assert.deepEqual(h.contentHeaders({ 'content-encoding': 'aws-chunked' }), {});
+  assert.deepEqual(h.contentHeaders({ 'content-encoding': 'aws-chunked, aws-chunked' }), {});
   assert.deepEqual(h.contentHeaders({}), {});
+});
+
+test('Content-Encoding keeps the spelling the client wrote: deflate, gzip stays deflate, gzip', () => {
+  assert.deepEqual(h.contentHeaders({ 'content-encoding': 'deflate, gzip' }), {
+    contentEncoding: 'deflate, gzip',
+  });
+  assert.deepEqual(h.contentHeaders({ 'content-encoding': 'deflate,gzip' }), {
+    contentEncoding: 'deflate,gzip',
+  });
+  assert.deepEqual(h.contentHeaders({ 'content-encoding': 'gzip, aws-chunked' }), {
+    contentEncoding: 'gzip',
+  });
+  assert.deepEqual(h.contentHeaders({ 'content-encoding': 'deflate, aws-chunked, gzip' }), {
+    contentEncoding: 'deflate, gzip',
+  });
 });
 
 test('storage class and copy directives', () => {

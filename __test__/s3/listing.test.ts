@@ -471,6 +471,24 @@ L(
   },
 );
 
+L('ListObjects (v1) echoes Prefix as sent under encoding-type=url; v2 encodes it', async ({ srv }) => {
+  // AWS and the SDKs: v1 encodes Delimiter, Marker, NextMarker, Key and CommonPrefixes, not Prefix.
+  const v1 = await raw(srv, {
+    method: 'GET',
+    path: `/${BUCKET}`,
+    query: { 'encoding-type': 'url', prefix: '\n sp+' },
+  });
+  assert.equal(v1.status, 200, v1.body);
+  // (XML-escaped, as every text: a newline is `&#xA;`.)
+  assert.match(v1.body, /<Prefix>&#xA; sp\+<\/Prefix>/);
+  const v2 = await raw(srv, {
+    method: 'GET',
+    path: `/${BUCKET}`,
+    query: { 'list-type': '2', 'encoding-type': 'url', prefix: '\n sp+' },
+  });
+  assert.match(v2.body, /<Prefix>%0A\+sp%2B<\/Prefix>/);
+});
+
 L('without encoding-type, keys are XML-escaped, never URL-encoded', async ({ srv }) => {
   const r = await raw(srv, { method: 'GET', path: `/${BUCKET}`, query: { 'list-type': '2', prefix: 'amp' } });
   assert.match(r.body, /<Key>amp&amp;lt;<\/Key>/);

@@ -235,8 +235,9 @@ test('PutObjectLockConfiguration refuses a bad rule: Days and Years, zero, a low
       }),
     );
   await expectError(send({ Mode: 'GOVERNANCE', Days: 1, Years: 1 }), 'MalformedXML', 400);
-  await expectError(send({ Mode: 'GOVERNANCE', Days: 0 }), 'InvalidArgument', 400);
-  await expectError(send({ Mode: 'GOVERNANCE', Years: -1 }), 'InvalidArgument', 400);
+  await expectError(send({ Mode: 'GOVERNANCE', Days: 0 }), 'InvalidRetentionPeriod', 400);
+  await expectError(send({ Mode: 'GOVERNANCE', Years: 0 }), 'InvalidRetentionPeriod', 400);
+  await expectError(send({ Mode: 'GOVERNANCE', Years: -1 }), 'InvalidRetentionPeriod', 400);
   await expectError(send({ Mode: 'governance', Days: 1 }), 'MalformedXML', 400);
   await expectError(send({ Mode: 'GOVERNANCE', Days: 1 }, 'Disabled'), 'MalformedXML', 400);
   // A document without ObjectLockEnabled, and no document at all.

@@ -786,6 +786,17 @@ test('DeleteObjects through the minio client', async () => {
   assert.equal(await exists('m/2'), false);
 });
 
+test('PutObject with UTF-8 metadata bytes verifies (SigV4 signs the bytes sent) and they come back as sent', async () => {
+  // The SDK sends `x-amz-meta-city: Zürich` as UTF-8 bytes and signs those bytes.
+  const p = await put('utf8-meta', 'x', { Metadata: { city: 'Zürich', note: 'Hello Worldé' } });
+  assert.equal(p.$metadata.httpStatusCode, 200);
+  const h = await srv.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'utf8-meta' }));
+  // Header bytes read back one char per byte: the stored value is the bytes that were sent.
+  const asSent = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+  assert.equal(h.Metadata?.city, asSent('Zürich'));
+  assert.equal(h.Metadata?.note, asSent('Hello Worldé'));
+});
+
 // --- Tagging --------------------------------------------------------------------------------------------
 
 test('x-amz-tagging on PutObject stores tags; GetObjectTagging returns them; the count is a header', async () => {
@@ -797,6 +808,16 @@ test('x-amz-tagging on PutObject stores tags; GetObjectTagging returns them; the
   ]);
   const h = await req('HEAD', 'tagged');
   assert.equal(h.headers.get('x-amz-tagging-count'), '2');
+});
+
+test('GetObjectTagging lists tags sorted by key; a tag written without = has an empty value', async () => {
+  await put('tag-order', 'x', { Tagging: 'foo=bar&bar&Zed=1' });
+  const t = await srv.s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'tag-order' }));
+  assert.deepEqual(t.TagSet, [
+    { Key: 'Zed', Value: '1' },
+    { Key: 'bar', Value: '' },
+    { Key: 'foo', Value: 'bar' },
+  ]);
 });
 
 test('PutObjectTagging replaces the tags; DeleteObjectTagging removes them; the data is untouched', async () => {

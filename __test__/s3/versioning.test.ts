@@ -210,12 +210,13 @@ test('objects written before versioning keep the null version, named null once v
   );
 });
 
-test('a Suspended bucket replaces the null version, answers x-amz-version-id: null, keeps the others', async () => {
+test('a Suspended bucket replaces the null version, keeps the others, and PutObject names no version', async () => {
   const b = await bucket('Enabled');
   const v1 = (await put(b, 'k', 'v1')).VersionId!;
   await setVersioning(b, 'Suspended');
   const p = await put(b, 'k', 's1');
-  assert.equal(p.VersionId, 'null');
+  // AWS's PutObject "versioning suspended" example answers without x-amz-version-id.
+  assert.equal(p.VersionId, undefined);
   await put(b, 'k', 's2');
   assert.equal(await get(b, 'k'), 's2');
   assert.equal(await get(b, 'k', 'null'), 's2');
@@ -273,7 +274,18 @@ test('CompleteMultipartUpload and CopyObject make new versions in an Enabled buc
   assert.equal(await get(b, 'mp'), 'source-1');
 });
 
-test('CompleteMultipartUpload in a Suspended bucket answers the null version', async () => {
+test('PutObject and CopyObject answer no x-amz-version-id in Suspended and unversioned buckets', async () => {
+  for (const state of ['Suspended', undefined] as const) {
+    const b = await bucket(state);
+    const p = await put(b, 'k', 'x');
+    assert.equal(p.VersionId, undefined, `PutObject, ${state}`);
+    assert.equal(p.$metadata.httpStatusCode, 200);
+    const c = await srv.s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c', CopySource: `${b}/k` }));
+    assert.equal(c.VersionId, undefined, `CopyObject, ${state}`);
+  }
+});
+
+test('CompleteMultipartUpload in a Suspended bucket writes the null version and names no version (as PutObject)', async () => {
   const b = await bucket('Suspended');
   const up = await srv.s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mp' }));
   const p = await srv.s3.send(
@@ -287,7 +299,27 @@ test('CompleteMultipartUpload in a Suspended bucket answers the null version', a
       MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p.ETag }] },
     }),
   );
-  assert.equal(done.VersionId, 'null');
+  assert.equal(done.VersionId, undefined);
+  const head = await srv.s3.send(new HeadObjectCommand({ Bucket: b, Key: 'mp', VersionId: 'null' }));
+  assert.equal(head.ContentLength, 1);
+});
+
+test('a POST form upload in a Suspended bucket writes the null version and names no version', async () => {
+  const b = await bucket('Suspended');
+  const minio = minioClient();
+  const policy = minio.newPostPolicy();
+  policy.setBucket(b);
+  policy.setKey('posted');
+  policy.setExpires(new Date(Date.now() + 60_000));
+  const { postURL, formData } = await minio.presignedPostPolicy(policy);
+  const form = new FormData();
+  for (const [k, v] of Object.entries(formData)) form.append(k, v);
+  form.append('file', new Blob(['posted body']));
+  const r = await fetch(postURL, { method: 'POST', body: form });
+  assert.equal(r.status, 204);
+  assert.equal(r.headers.get('x-amz-version-id'), null);
+  const head = await srv.s3.send(new HeadObjectCommand({ Bucket: b, Key: 'posted', VersionId: 'null' }));
+  assert.equal(head.ContentLength, 11);
 });
 
 test('a POST form upload in an Enabled bucket makes a version and names it', async () => {

@@ -777,13 +777,13 @@ test('parseObjectLockConfiguration reads the AWS example and checks the default 
   });
   const zero = throwsS3(
     () => x.parseObjectLockConfiguration(doc('<Mode>GOVERNANCE</Mode><Days>0</Days>')),
-    'InvalidArgument',
+    'InvalidRetentionPeriod',
     /positive integer/,
   );
   assert.equal(zero.fields.ArgumentName, 'Days');
   throwsS3(
     () => x.parseObjectLockConfiguration(doc('<Mode>GOVERNANCE</Mode><Years>-1</Years>')),
-    'InvalidArgument',
+    'InvalidRetentionPeriod',
   );
   throwsS3(
     () => x.parseObjectLockConfiguration(doc('<Mode>GOVERNANCE</Mode><Days>36501</Days>')),

@@ -148,6 +148,20 @@ export interface CanonicalRequestParts {
   payloadHash: string;
 }
 
+/**
+ * The bytes a received request's canonical form hashes to. Node hands header values over as
+ * Latin-1 strings (one char per byte on the wire), so a UTF-8 `x-amz-meta-*` value arrives as
+ * `Ã©` for `é`: SigV4 signs the bytes the client sent, so those chars are those bytes. Everything
+ * else in the canonical request is ASCII. A string holding a char above U+00FF did not come off
+ * the wire and is taken as text (UTF-8), as a signer would.
+ */
+export function canonicalRequestBytes(canonical: string): Buffer {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a range test, not a control char
+  return /[^\u0000-\u00ff]/.test(canonical)
+    ? Buffer.from(canonical, 'utf8')
+    : Buffer.from(canonical, 'latin1');
+}
+
 export function canonicalRequest(p: CanonicalRequestParts): string {
   let headerBlock = '';
   for (const name of p.signedHeaders) {

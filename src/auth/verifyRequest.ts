@@ -8,7 +8,13 @@
  *
  * The body is not read here: `payload` in the result tells `createPayloadVerifier` what to check.
  */
-import { canonicalQuery, canonicalRequest, canonicalUri, parseQuery } from './canonical';
+import {
+  canonicalQuery,
+  canonicalRequest,
+  canonicalRequestBytes,
+  canonicalUri,
+  parseQuery,
+} from './canonical';
 import { AuthError } from './errors';
 import {
   ALGORITHM,
@@ -26,7 +32,6 @@ import {
   sha256Hex,
   signatureMatches,
   signHex,
-  stringToSign,
   UNSIGNED_PAYLOAD,
 } from './sigv4';
 import type {
@@ -451,7 +456,8 @@ function checkSignature(
   secretKey: string,
   provided: string,
 ): ChunkSigningContext {
-  const toSign = stringToSign(amzDate, cred.scope, canonical);
+  // stringToSign with the canonical request hashed as the bytes received (see canonicalRequestBytes).
+  const toSign = `${ALGORITHM}\n${amzDate}\n${cred.scope}\n${sha256Hex(canonicalRequestBytes(canonical))}`;
   const signingKey = deriveSigningKey(secretKey, cred.date, cred.region, cred.service);
   const expected = signHex(signingKey, toSign);
   if (!signatureMatches(expected, provided)) {

@@ -323,11 +323,11 @@ export function contentHeaders(h: Headers): ContentHeaders {
   set('expires', 'expires');
   const enc = header(h, 'content-encoding');
   if (enc !== undefined) {
-    const kept = enc
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked');
-    if (kept.length > 0) c.contentEncoding = kept.join(',');
+    const tokens = enc.split(',').map((t) => t.trim());
+    const kept = tokens.filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked');
+    // AWS returns the value as written (`deflate, gzip` stays so) when there is nothing to remove.
+    if (kept.length === tokens.length) c.contentEncoding = enc.trim();
+    else if (kept.length > 0) c.contentEncoding = kept.join(', ');
   }
   return c;
 }

@@ -211,7 +211,9 @@ export function listBucketResultV1(r: ListCommon & { marker?: string; nextMarker
   const e = r.encodingType;
   return renderXml('ListBucketResult', {
     Name: r.bucket,
-    Prefix: enc(r.prefix ?? '', e),
+    // AWS (v1 only): Prefix is echoed as sent even under encoding-type=url; SDKs decode
+    // Delimiter, Marker, NextMarker, Key and CommonPrefixes but not v1's Prefix.
+    Prefix: r.prefix ?? '',
     Marker: enc(r.marker ?? '', e),
     NextMarker: r.isTruncated && r.delimiter !== undefined ? enc(r.nextMarker, e) : undefined,
     MaxKeys: r.maxKeys,
@@ -483,6 +485,31 @@ export function locationConstraint(region: string): string {
 /** GetObjectTagging, GetBucketTagging. */
 export function tagging(tags: Tag[]): string {
   return renderXml('Tagging', { TagSet: { Tag: tags.map((t) => ({ Key: t.key, Value: t.value })) } });
+}
+
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/**
+ * GetBucketAcl, GetObjectAcl: the owner and the one grant an "ACLs disabled" (BucketOwnerEnforced)
+ * bucket has, FULL_CONTROL to the owner. `Grantee` carries `xsi:type`, an attribute the serializer
+ * above does not write, so the grant is put together here.
+ */
+export function accessControlPolicy(o: Owner): string {
+  const who = renderChildren(owner(o)!);
+  return document(
+    'AccessControlPolicy',
+    `<Owner>${who}</Owner><AccessControlList><Grant>` +
+      `<Grantee xmlns:xsi="${XSI_NS}" xsi:type="CanonicalUser">${who}</Grantee>` +
+      '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>',
+  );
+}
+
+export const OBJECT_OWNERSHIPS = ['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'] as const;
+export type ObjectOwnership = (typeof OBJECT_OWNERSHIPS)[number];
+
+/** GetBucketOwnershipControls. */
+export function ownershipControls(o: ObjectOwnership): string {
+  return renderXml('OwnershipControls', { Rule: { ObjectOwnership: o } });
 }
 
 export interface CorsRule {
@@ -928,8 +955,9 @@ export function parseObjectLockConfiguration(
   if ((days === undefined) === (years === undefined))
     throw malformed('DefaultRetention needs one of Days or Years');
   const [name, value, max] = days !== undefined ? ['Days', days, 36500] : ['Years', years!, 100];
+  // AWS: a zero or negative period is InvalidRetentionPeriod; a too-large one InvalidArgument.
   if (value <= 0) {
-    throw new S3Error('InvalidArgument', {
+    throw new S3Error('InvalidRetentionPeriod', {
       message: 'Default retention period must be a positive integer value.',
       fields: { ArgumentName: name },
     });
@@ -978,4 +1006,75 @@ export function parseLegalHold(
   const status = oneOf(r, 'Status', ['ON', 'OFF'] as const);
   if (!status) throw malformed('LegalHold without Status');
   return status;
+}
+
+/** A grantee as an AccessControlPolicy names it; its `xsi:type` is told by which element it holds. */
+export type AclGrantee =
+  | { type: 'CanonicalUser'; id: string }
+  | { type: 'Group'; uri: string }
+  | { type: 'AmazonCustomerByEmail'; email: string };
+
+export interface AclGrant {
+  grantee: AclGrantee;
+  permission: (typeof PERMISSIONS)[number];
+}
+
+/**
+ * PutBucketAcl / PutObjectAcl's `AccessControlPolicy` body. AWS: a body that does not follow the
+ * schema (no Owner, a Grant without Grantee or Permission, an unknown permission) is
+ * MalformedACLError. The grantee's `xsi:type` attribute is not read: the element it holds
+ * (`ID`, `URI`, `EmailAddress`) says the same.
+ */
+export function parseAccessControlPolicy(
+  body: Buffer | string,
+  maxBytes: number = XML_LIMITS.Configuration,
+): { owner: Owner; grants: AclGrant[] } {
+  try {
+    return accessControlPolicyOf(root(body, 'AccessControlPolicy', maxBytes));
+  } catch (e) {
+    if (e instanceof S3Error && e.code === 'MalformedXML') {
+      throw new S3Error('MalformedACLError', { cause: e });
+    }
+    throw e;
+  }
+}
+
+const PERMISSIONS = ['FULL_CONTROL', 'WRITE', 'WRITE_ACP', 'READ', 'READ_ACP'] as const;
+
+function accessControlPolicyOf(r: XmlNode): { owner: Owner; grants: AclGrant[] } {
+  const acl = (why: string) => new S3Error('MalformedACLError', { cause: new Error(why) });
+  const o = only(r, 'Owner');
+  const ownerId = o && str(o, 'ID')?.trim();
+  if (!o || !ownerId) throw acl('no <Owner><ID>');
+  const displayName = str(o, 'DisplayName');
+  const list = only(r, 'AccessControlList');
+  const grants = (list ? all(list, 'Grant') : []).map((g): AclGrant => {
+    const ge = only(g, 'Grantee');
+    if (!ge) throw acl('a <Grant> without <Grantee>');
+    const permission = oneOf(g, 'Permission', PERMISSIONS);
+    if (!permission) throw acl('a <Grant> without <Permission>');
+    const id = str(ge, 'ID')?.trim();
+    const uri = str(ge, 'URI')?.trim();
+    const email = str(ge, 'EmailAddress')?.trim();
+    let grantee: AclGrantee;
+    if (id) grantee = { type: 'CanonicalUser', id };
+    else if (uri) grantee = { type: 'Group', uri };
+    else if (email) grantee = { type: 'AmazonCustomerByEmail', email };
+    else throw acl('a <Grantee> with no ID, URI or EmailAddress');
+    return { grantee, permission };
+  });
+  return { owner: displayName === undefined ? { id: ownerId } : { id: ownerId, displayName }, grants };
+}
+
+/** PutBucketOwnershipControls' body: one `Rule` with its `ObjectOwnership`. */
+export function parseOwnershipControls(
+  body: Buffer | string,
+  maxBytes: number = XML_LIMITS.Configuration,
+): ObjectOwnership {
+  const r = root(body, 'OwnershipControls', maxBytes);
+  const rules = all(r, 'Rule');
+  if (rules.length !== 1) throw malformed(`${rules.length} <Rule> elements, expected 1`);
+  const o = oneOf(rules[0]!, 'ObjectOwnership', OBJECT_OWNERSHIPS);
+  if (!o) throw malformed('a <Rule> without <ObjectOwnership>');
+  return o;
 }

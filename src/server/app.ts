@@ -688,9 +688,10 @@ export function createApp(opts: AppOptions): Koa {
     if (who?.expiresAt !== undefined && who.expiresAt.getTime() <= Date.now())
       throw new S3Error('ExpiredToken');
 
-    // Authorization before dispatch: a refused request touches nothing. A bucket that does not exist
-    // has no policy, so a caller nothing allows gets AccessDenied, not NoSuchBucket (no existence
-    // leaks); NoSuchBucket is for callers allowed to act on that bucket.
+    // Authorization before dispatch: a refused request touches nothing. AWS: bucket names are
+    // global and their existence no secret, so a request to a bucket that does not exist is 404
+    // NoSuchBucket for every caller, anonymous included (checked only once a caller is refused; an
+    // allowed one hears it from the op); an existing bucket's refusal stays AccessDenied.
     const query = new URLSearchParams(ctx.querystring);
     const needs = requiredPermissions(r, req.headers, query);
     if (r.action === 'PostObject') needs.conditions['s3:authType'] = ['POST'];
@@ -698,7 +699,12 @@ export function createApp(opts: AppOptions): Koa {
     // PutObjectTagging's request tags are in its body: where a policy names them, the op checks its
     // permissions with them (a check here, without them, could only fail).
     const inOp = r.action === 'PutObjectTagging' && (await authz.mentions(REQUEST_TAG_KEY, r.bucket));
-    if (!inOp) await authz.require(needs.checks);
+    if (!inOp) {
+      await authz.require(needs.checks).catch(async (e: unknown) => {
+        const missing = await missingBucket(r);
+        throw missing === undefined ? e : new S3Error('NoSuchBucket', { fields: { BucketName: missing } });
+      });
+    }
     // ListBuckets authorizes each bucket it lists, DeleteObjects each key, PostObject its form's
     // signer (see src/s3/permissions.ts); an anonymous ListBuckets has nothing to list.
     if (r.action === 'ListBuckets' && who === null) throw new S3Error('AccessDenied');
@@ -711,6 +717,19 @@ export function createApp(opts: AppOptions): Koa {
       throw await hideMissingKey(e, r, authz);
     }
     await send(ctx, response, opts.closing());
+  }
+
+  /** The bucket the request names when it does not exist (CreateBucket's is meant not to). */
+  async function missingBucket(r: Route): Promise<string | undefined> {
+    const bucket = 'bucket' in r ? r.bucket : undefined;
+    if (bucket === undefined || r.action === 'CreateBucket' || !bucketNameValid(bucket)) return undefined;
+    try {
+      await opts.objects.getBucketInfo(bucket);
+      return undefined;
+    } catch (e) {
+      if (isObjectError(e, 'BucketNotFound')) return bucket;
+      throw e;
+    }
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   parseCopySource,
 } from '../headers';
 import { copyObjectResult } from '../xml';
+import { checkAclHeaders } from './acl';
 import { getBucketVersioning, type VersioningState, versionHeader } from './bucketState';
 import {
   checkKey,
@@ -44,6 +45,7 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
   const { bucket, key } = ctx.route;
   const h = ctx.headers;
   checkKey(key);
+  checkAclHeaders(h, 'object', { ignoreCanned: true });
   const src = parseCopySource(header(h, 'x-amz-copy-source') ?? '');
   const replaceMeta = directive(h, 'x-amz-metadata-directive') === 'REPLACE';
   const replaceTags = directive(h, 'x-amz-tagging-directive') === 'REPLACE';
@@ -71,6 +73,7 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
     // In place only where the copy replaces what it copies: a versioned bucket makes a new version.
     if (!newClass && !newChecksum && info.isLatest && versioning === undefined) {
       const meta = requested ?? metadataOf(info);
+      const condition = await checkWriteConditions(ctx, bucket, key);
       const updated = await ctx.objects
         .updateObjectMetadata(
           bucket,
@@ -85,7 +88,7 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
             expires: meta.expires,
             ...(requestedTags !== undefined ? { tags: requestedTags } : {}),
           },
-          { versionId: info.versionId },
+          { versionId: info.versionId, ...(condition ? { precondition: condition } : {}) },
         )
         .catch((e) => {
           throw toOpError(e);
@@ -95,7 +98,7 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
   }
 
   const lockOpts = await lockOptionsForWrite(ctx, bucket, lock);
-  await checkWriteConditions(ctx, bucket, key);
+  const precondition = await checkWriteConditions(ctx, bucket, key);
   const r = await ctx.objects.getObject(src.bucket, src.key, srcOpts).catch((e) => {
     throw copySourceError(e);
   });
@@ -125,6 +128,7 @@ export const CopyObject: Op<'CopyObject'> = async (ctx) => {
         : {}),
     };
     opts.versioned = versioning === 'Enabled';
+    if (precondition) opts.precondition = precondition;
     info = await ctx.objects.putObject(bucket, key, r.stream as Readable, opts);
   } catch (e) {
     (r.stream as Readable).destroy?.();
@@ -207,7 +211,8 @@ function result(
   const first = Object.values(sums)[0];
   const headers: Record<string, string> = {
     'Content-Type': 'application/xml',
-    ...versionHeader(states.versioning, info.versionId),
+    // AWS: the new copy's id only when versioning made one (not the Suspended bucket's `null`).
+    ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
   };
   const src = versionHeader(states.srcVersioning, source.versionId)['x-amz-version-id'];
   if (src !== undefined) headers['x-amz-copy-source-version-id'] = src;

@@ -2,7 +2,8 @@
  * CreateBucket: `PUT /{bucket}` with an optional `CreateBucketConfiguration` body.
  *
  * AWS: an invalid name is InvalidBucketName; a bucket the caller already owns is
- * BucketAlreadyOwnedByYou (single-tenant: every existing bucket is the caller's). A location
+ * BucketAlreadyOwnedByYou (409), except in us-east-1, where AWS answers 200 OK and leaves the bucket
+ * (its objects and settings) as it was (single-tenant: every existing bucket is the caller's). A location
  * constraint naming another region is IllegalLocationConstraintException, one that names no region
  * InvalidLocationConstraint. **Differs from AWS**: no constraint always means this server's region
  * (AWS requires one outside us-east-1; MinIO does not, and its clients rely on that), and
@@ -10,11 +11,13 @@
  * `x-amz-bucket-object-lock-enabled: true` creates the bucket with Object Lock (no default retention)
  * and its versioning Enabled.
  */
+import { isObjectError } from '../../object/errors';
 import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { header } from '../headers';
 import { bucketNameValid } from '../router';
 import { parseCreateBucketConfiguration, XML_LIMITS } from '../xml';
+import { checkCreateBucketAcl } from './acl';
 import { readSmallBody, removeBucketConfigs } from './bucketCommon';
 import { encodeObjectLockConfig, OBJECT_LOCK_CONFIG, setBucketVersioning } from './bucketState';
 
@@ -24,6 +27,7 @@ const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}|EU)$/;
 export const CreateBucket: Op<'CreateBucket'> = async (ctx) => {
   const bucket = ctx.route.bucket;
   if (!bucketNameValid(bucket)) throw new S3Error('InvalidBucketName', { fields: { BucketName: bucket } });
+  checkCreateBucketAcl(ctx.headers);
 
   const config = parseCreateBucketConfiguration(await readSmallBody(ctx, XML_LIMITS.Configuration));
   const lc = config.locationConstraint;
@@ -40,7 +44,16 @@ export const CreateBucket: Op<'CreateBucket'> = async (ctx) => {
   }
   const objectLock = header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true';
 
-  await ctx.objects.makeBucket(bucket);
+  try {
+    await ctx.objects.makeBucket(bucket);
+  } catch (e) {
+    // AWS: "In the North Virginia Region (us-east-1), Amazon S3 returns 200 OK and resets the bucket
+    // access control lists" for a bucket you already own; Cairn has no ACLs to reset.
+    if (isObjectError(e, 'BucketExists') && ctx.config.region === 'us-east-1') {
+      return { status: 200, headers: { Location: `/${bucket}`, 'Content-Length': 0 } };
+    }
+    throw e;
+  }
   // Settings left behind by a delete that crashed halfway must not come back with the new bucket.
   await removeBucketConfigs(ctx.bucketConfig, bucket);
   if (objectLock) {

@@ -1,6 +1,7 @@
 /**
  * GetBucketPolicyStatus: `GET /{bucket}?policyStatus`. AWS: `<PolicyStatus><IsPublic>` from the
- * bucket policy; NoSuchBucketPolicy (404) when the bucket has none.
+ * bucket policy; NoSuchBucketPolicy (404) when the bucket has none (what AWS answers, as clients
+ * that scan buckets see: cloudquery/cloudquery#12163; ceph s3-tests' IsPublic=false there is RGW's).
  *
  * "Public" as AWS defines it ("The meaning of public", S3 Block Public Access): a policy is public
  * when an Allow statement grants to a wildcard principal (`"*"`, `{"AWS": "*"}`, or everyone but some

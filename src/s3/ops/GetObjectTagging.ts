@@ -2,6 +2,7 @@
 import type { Op } from '../context';
 import { tagging } from '../xml';
 import { getBucketVersioning, versionHeader } from './bucketState';
+import { compareUtf8 } from './listCommon';
 import { toOpError, versionOpts } from './objectCommon';
 
 export const GetObjectTagging: Op<'GetObjectTagging'> = async (ctx) => {
@@ -9,7 +10,10 @@ export const GetObjectTagging: Op<'GetObjectTagging'> = async (ctx) => {
   const info = await ctx.objects.getObjectInfo(bucket, key, versionOpts(params.versionId)).catch((e) => {
     throw toOpError(e);
   });
-  const tags = [...new URLSearchParams(info.tags)].map(([k, value]) => ({ key: k, value }));
+  // Sorted by key, whatever order they were written in (as AWS and RGW list them).
+  const tags = [...new URLSearchParams(info.tags)]
+    .map(([k, value]) => ({ key: k, value }))
+    .sort((a, b) => compareUtf8(a.key, b.key));
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
   Object.assign(headers, versionHeader(await getBucketVersioning(ctx, bucket), info.versionId));
   return { status: 200, headers, body: tagging(tags) };

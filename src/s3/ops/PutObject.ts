@@ -8,7 +8,8 @@
 import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { quoteEtag } from '../headers';
-import { getBucketVersioning, versionHeader } from './bucketState';
+import { checkAclHeaders } from './acl';
+import { getBucketVersioning } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -27,6 +28,7 @@ import { lockOptionsForWrite, parseLockHeaders } from './objectLock';
 export const PutObject: Op<'PutObject'> = async (ctx) => {
   const { bucket, key } = ctx.route;
   checkKey(key);
+  checkAclHeaders(ctx.headers, 'object', { ignoreCanned: true });
   const size = ctx.bodyLength;
   // AWS: a PUT must say how long its body is (Content-Length, or the decoded length of aws-chunked).
   if (size < 0) throw new S3Error('MissingContentLength');
@@ -45,17 +47,22 @@ export const PutObject: Op<'PutObject'> = async (ctx) => {
   };
   const body = takeBody(ctx);
   Object.assign(opts, await lockOptionsForWrite(ctx, bucket, lock, { requireChecksum: true }));
-  await checkWriteConditions(ctx, bucket, key);
+  const precondition = await checkWriteConditions(ctx, bucket, key);
   const versioning = await getBucketVersioning(ctx, bucket);
   const info = await ctx.objects
-    .putObject(bucket, key, body, { ...opts, versioned: versioning === 'Enabled' })
+    .putObject(bucket, key, body, {
+      ...opts,
+      versioned: versioning === 'Enabled',
+      ...(precondition ? { precondition } : {}),
+    })
     .catch((e) => {
       throw toOpError(e, ctx.signal);
     });
   const headers: Record<string, string> = {
     ETag: quoteEtag(info.etag),
     ...checksumResponseHeaders(info),
-    ...versionHeader(versioning, info.versionId),
+    // AWS: the id only when versioning made one; a Suspended bucket's `null` version goes unsaid.
+    ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
   };
   return { status: 200, headers };
 };
