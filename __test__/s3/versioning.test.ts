@@ -304,18 +304,23 @@ test('CompleteMultipartUpload in a Suspended bucket writes the null version and 
   assert.equal(head.ContentLength, 1);
 });
 
-test('a POST form upload in a Suspended bucket writes the null version and names no version', async () => {
-  const b = await bucket('Suspended');
+/** A browser form upload (POST Object) of `body` to `bucket/key`, signed by minio-js's post policy. */
+async function postForm(bucket: string, key: string, body: string): Promise<Response> {
   const minio = minioClient();
   const policy = minio.newPostPolicy();
-  policy.setBucket(b);
-  policy.setKey('posted');
+  policy.setBucket(bucket);
+  policy.setKey(key);
   policy.setExpires(new Date(Date.now() + 60_000));
   const { postURL, formData } = await minio.presignedPostPolicy(policy);
   const form = new FormData();
   for (const [k, v] of Object.entries(formData)) form.append(k, v);
-  form.append('file', new Blob(['posted body']));
-  const r = await fetch(postURL, { method: 'POST', body: form });
+  form.append('file', new Blob([body]));
+  return fetch(postURL, { method: 'POST', body: form });
+}
+
+test('a POST form upload in a Suspended bucket writes the null version and names no version', async () => {
+  const b = await bucket('Suspended');
+  const r = await postForm(b, 'posted', 'posted body');
   assert.equal(r.status, 204);
   assert.equal(r.headers.get('x-amz-version-id'), null);
   const head = await srv.s3.send(new HeadObjectCommand({ Bucket: b, Key: 'posted', VersionId: 'null' }));
@@ -324,16 +329,7 @@ test('a POST form upload in a Suspended bucket writes the null version and names
 
 test('a POST form upload in an Enabled bucket makes a version and names it', async () => {
   const b = await bucket('Enabled');
-  const minio = minioClient();
-  const policy = minio.newPostPolicy();
-  policy.setBucket(b);
-  policy.setKey('posted');
-  policy.setExpires(new Date(Date.now() + 60_000));
-  const { postURL, formData } = await minio.presignedPostPolicy(policy);
-  const form = new FormData();
-  for (const [k, v] of Object.entries(formData)) form.append(k, v);
-  form.append('file', new Blob(['posted body']));
-  const r = await fetch(postURL, { method: 'POST', body: form });
+  const r = await postForm(b, 'posted', 'posted body');
   assert.equal(r.status, 204);
   assert.match(r.headers.get('x-amz-version-id') ?? '', UUID);
   assert.equal(await get(b, 'posted', r.headers.get('x-amz-version-id')!), 'posted body');
