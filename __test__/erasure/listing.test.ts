@@ -10,9 +10,14 @@ import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import { ErasureSet } from '../../src/erasure/ErasureSet';
 import { ErasureSets } from '../../src/erasure/ErasureSets';
-import { listObjectsInSet, mergeListPages, pageSize } from '../../src/erasure/listing';
+import { listObjectsInSet, mergeListPages, mergeVersionPages, pageSize } from '../../src/erasure/listing';
 import { isObjectError } from '../../src/object/errors';
-import type { ListObjectsOptions, ListObjectsResult, ObjectInfo } from '../../src/object/types';
+import type {
+  ListObjectsOptions,
+  ListObjectsResult,
+  ListObjectVersionsResult,
+  ObjectInfo,
+} from '../../src/object/types';
 import { StorageError } from '../../src/storage/errors';
 import { FaultyDrive } from '../../src/storage/FaultyDrive';
 import { LocalDrive } from '../../src/storage/LocalDrive';
@@ -579,6 +584,38 @@ many('mergeListPages: union in order, duplicates once, truncated when a set has 
   assert.equal(pageSize(-1), 1000);
   assert.equal(pageSize(0), 0);
 });
+
+many(
+  'mergeVersionPages: keys in order, every version of a key kept in its order, shared prefixes once',
+  () => {
+    const v = (key: string, versionId: string) => ({ key, versionId }) as ObjectInfo;
+    const a: ListObjectVersionsResult = {
+      versions: [v('a', 'a2'), v('a', 'a1'), v('c', 'c1')],
+      prefixes: ['p/'],
+      isTruncated: false,
+    };
+    const b: ListObjectVersionsResult = {
+      versions: [v('b', 'b1')],
+      prefixes: ['p/', 'q/'],
+      isTruncated: false,
+    };
+    const all = mergeVersionPages([a, b], 10);
+    assert.deepEqual(
+      all.versions.map((x) => `${x.key}:${x.versionId}`),
+      ['a:a2', 'a:a1', 'b:b1', 'c:c1'],
+    );
+    assert.deepEqual(all.prefixes, ['p/', 'q/']);
+    assert.equal(all.isTruncated, false);
+    const page = mergeVersionPages([a, b], 2);
+    assert.deepEqual(
+      page.versions.map((x) => `${x.key}:${x.versionId}`),
+      ['a:a2', 'a:a1'],
+    );
+    assert.equal(page.isTruncated, true);
+    assert.equal(page.nextKeyMarker, 'a');
+    assert.equal(page.nextVersionIdMarker, 'a1');
+  },
+);
 
 one.run();
 many.run();

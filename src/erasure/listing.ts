@@ -70,7 +70,7 @@ export function pageSize(maxKeys: number | undefined): number {
   return Math.min(MAX_LIST_KEYS, Math.floor(maxKeys));
 }
 
-/** One entry of a page: an object (with its info) or a common prefix. */
+/** One entry of a page: an object or a version (with its info), or a common prefix. */
 interface PageEntry {
   key: string;
   info?: ObjectInfo;
@@ -497,16 +497,19 @@ function toResult(entries: PageEntry[], maxKeys: number): ListObjectsResult {
   return res;
 }
 
-/** A page's entries back in key order (objects and prefixes never share a name within a page). */
-function entriesOf(page: ListObjectsResult): PageEntry[] {
+/**
+ * A page's entries back in key order: its objects (or versions) and its common prefixes, which never
+ * share a key within a page.
+ */
+function entriesOf(items: readonly ObjectInfo[], prefixes: readonly string[]): PageEntry[] {
   const out: PageEntry[] = [];
   let o = 0;
   let p = 0;
-  while (o < page.objects.length || p < page.prefixes.length) {
-    const obj = page.objects[o];
-    const pre = page.prefixes[p];
-    if (obj && (pre === undefined || compareKeys(obj.key, pre) < 0)) {
-      out.push({ key: obj.key, info: obj });
+  while (o < items.length || p < prefixes.length) {
+    const item = items[o];
+    const pre = prefixes[p];
+    if (item && (pre === undefined || compareKeys(item.key, pre) < 0)) {
+      out.push({ key: item.key, info: item });
       o++;
     } else {
       out.push({ key: pre! });
@@ -514,6 +517,34 @@ function entriesOf(page: ListObjectsResult): PageEntry[] {
     }
   }
   return out;
+}
+
+/**
+ * The sets' entry lists merged in key order, up to one past `limit` (so the caller sees whether more
+ * follow). An entry whose key heads another list too is taken once: a common prefix always, and with
+ * `versions` nothing else (a key lives in one set, and its versions share the key: each is kept).
+ */
+function mergeEntries(lists: readonly PageEntry[][], limit: number, versions: boolean): PageEntry[] {
+  const at = lists.map(() => 0);
+  const merged: PageEntry[] = [];
+  for (;;) {
+    let min = -1;
+    for (let s = 0; s < lists.length; s++) {
+      const e = lists[s]![at[s]!];
+      if (e && (min < 0 || compareKeys(e.key, lists[min]![at[min]!]!.key) < 0)) min = s;
+    }
+    if (min < 0 || merged.length > limit) break;
+    const e = lists[min]![at[min]!]!;
+    at[min]!++;
+    if (!versions || !e.info) {
+      for (let s = 0; s < lists.length; s++) {
+        const o = lists[s]![at[s]!];
+        if (o && o.key === e.key && (!versions || !o.info)) at[s]!++;
+      }
+    }
+    merged.push(e);
+  }
+  return merged;
 }
 
 /**
@@ -527,20 +558,11 @@ export function mergeListPages(
   maxKeys: number | undefined,
 ): ListObjectsResult {
   const limit = pageSize(maxKeys);
-  const lists = pages.map(entriesOf);
-  const at = lists.map(() => 0);
-  const merged: PageEntry[] = [];
-  for (;;) {
-    let min = -1;
-    for (let s = 0; s < lists.length; s++) {
-      const e = lists[s]![at[s]!];
-      if (e && (min < 0 || compareKeys(e.key, lists[min]![at[min]!]!.key) < 0)) min = s;
-    }
-    if (min < 0 || merged.length > limit) break;
-    const e = lists[min]![at[min]!]!;
-    for (let s = 0; s < lists.length; s++) if (lists[s]![at[s]!]?.key === e.key) at[s]!++;
-    merged.push(e);
-  }
+  const merged = mergeEntries(
+    pages.map((p) => entriesOf(p.objects, p.prefixes)),
+    limit,
+    false,
+  );
   const res = toResult(merged, limit);
   if (!res.isTruncated && pages.some((p) => p.isTruncated)) {
     res.isTruncated = true;
@@ -550,12 +572,6 @@ export function mergeListPages(
 }
 
 // --- ListObjectVersions ----------------------------------------------------------------------------
-
-/** One entry of a versions page: a version or delete marker (with its info), or a common prefix. */
-interface VersionEntry {
-  key: string;
-  info?: ObjectInfo;
-}
 
 /** The version id a UUIDv7 carries the creation time of (ms), or undefined for `null` and others. */
 function idTime(versionId: string): number | undefined {
@@ -748,8 +764,8 @@ async function listVersions(
   delimiter: string | undefined,
   opts: ListObjectVersionsOptions,
   limit: number,
-): Promise<VersionEntry[]> {
-  const out: VersionEntry[] = [];
+): Promise<PageEntry[]> {
+  const out: PageEntry[] = [];
   const push = (infos: ObjectInfo[]) => {
     for (const info of infos) out.push({ key: info.key, info });
   };
@@ -812,7 +828,7 @@ async function listVersions(
   }
 }
 
-function versionsResult(entries: VersionEntry[], maxKeys: number): ListObjectVersionsResult {
+function versionsResult(entries: PageEntry[], maxKeys: number): ListObjectVersionsResult {
   const isTruncated = entries.length > maxKeys;
   const page = isTruncated ? entries.slice(0, maxKeys) : entries;
   const res: ListObjectVersionsResult = { versions: [], prefixes: [], isTruncated };
@@ -828,25 +844,6 @@ function versionsResult(entries: VersionEntry[], maxKeys: number): ListObjectVer
   return res;
 }
 
-/** A versions page's entries back in order (a prefix never shares a key with a listed version). */
-function versionEntriesOf(page: ListObjectVersionsResult): VersionEntry[] {
-  const out: VersionEntry[] = [];
-  let v = 0;
-  let p = 0;
-  while (v < page.versions.length || p < page.prefixes.length) {
-    const ver = page.versions[v];
-    const pre = page.prefixes[p];
-    if (ver && (pre === undefined || compareKeys(ver.key, pre) < 0)) {
-      out.push({ key: ver.key, info: ver });
-      v++;
-    } else {
-      out.push({ key: pre! });
-      p++;
-    }
-  }
-  return out;
-}
-
 /**
  * The versions page of a layer of several sets from each set's page for the same query: a key lives
  * in one set, so entries merge by key (a key's versions staying together, in their order), common
@@ -857,25 +854,11 @@ export function mergeVersionPages(
   maxKeys: number | undefined,
 ): ListObjectVersionsResult {
   const limit = pageSize(maxKeys);
-  const lists = pages.map(versionEntriesOf);
-  const at = lists.map(() => 0);
-  const merged: VersionEntry[] = [];
-  for (;;) {
-    let min = -1;
-    for (let s = 0; s < lists.length; s++) {
-      const e = lists[s]![at[s]!];
-      if (e && (min < 0 || compareKeys(e.key, lists[min]![at[min]!]!.key) < 0)) min = s;
-    }
-    if (min < 0 || merged.length > limit) break;
-    const e = lists[min]![at[min]!]!;
-    if (!e.info) {
-      for (let s = 0; s < lists.length; s++) {
-        const o = lists[s]![at[s]!];
-        if (o && !o.info && o.key === e.key) at[s]!++;
-      }
-    } else at[min]!++;
-    merged.push(e);
-  }
+  const merged = mergeEntries(
+    pages.map((p) => entriesOf(p.versions, p.prefixes)),
+    limit,
+    true,
+  );
   const res = versionsResult(merged, limit);
   if (!res.isTruncated && pages.some((p) => p.isTruncated)) {
     res.isTruncated = true;
