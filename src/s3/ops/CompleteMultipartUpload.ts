@@ -12,7 +12,7 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { CHECKSUM_ALGORITHMS, header } from '../headers';
 import { completeMultipartUploadResult, parseCompleteMultipartUpload, XML_LIMITS } from '../xml';
-import { getBucketVersioning, getObjectLockConfig, versionHeader } from './bucketState';
+import { getBucketVersioning, getObjectLockConfig, writtenVersionHeader } from './bucketState';
 import { objectUrl } from './multipartCommon';
 import {
   ALGORITHMS,
@@ -63,7 +63,7 @@ export const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx
     'Content-Type': 'application/xml',
     // The new version's id in a versioned bucket; none for a null version (unversioned or
     // Suspended), as AWS's CompleteMultipartUpload names only a version versioning made.
-    ...(info.versionId === 'null' ? {} : versionHeader(versioning, info.versionId)),
+    ...writtenVersionHeader(info.versionId),
   };
   return {
     status: 200,

@@ -19,7 +19,12 @@ import {
 } from '../headers';
 import { copyObjectResult } from '../xml';
 import { checkAclHeaders } from './acl';
-import { getBucketVersioning, type VersioningState, versionHeader } from './bucketState';
+import {
+  getBucketVersioning,
+  type VersioningState,
+  versionHeader,
+  writtenVersionHeader,
+} from './bucketState';
 import {
   checkKey,
   checksumTypeOf,
@@ -212,7 +217,7 @@ function result(
   const headers: Record<string, string> = {
     'Content-Type': 'application/xml',
     // AWS: the new copy's id only when versioning made one (not the Suspended bucket's `null`).
-    ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
+    ...writtenVersionHeader(info.versionId),
   };
   const src = versionHeader(states.srcVersioning, source.versionId)['x-amz-version-id'];
   if (src !== undefined) headers['x-amz-copy-source-version-id'] = src;

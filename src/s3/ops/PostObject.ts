@@ -19,7 +19,7 @@ import { S3Error } from '../errors';
 import { formatTags, header, quoteEtag, type Tag } from '../headers';
 import { requestTagConditions } from '../permissions';
 import { parseTagging, renderXml } from '../xml';
-import { getBucketVersioning } from './bucketState';
+import { getBucketVersioning, writtenVersionHeader } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -467,7 +467,7 @@ export const PostObject: Op<'PostObject'> = async (ctx) => {
     return respond(ctx, fields, bucket, key, info.etag, {
       ...checksumResponseHeaders(info),
       // As PutObject: only a version Enabled versioning made is named (none for the null version).
-      ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
+      ...writtenVersionHeader(info.versionId),
     });
   } catch (e) {
     file?.stream.destroy();

@@ -9,7 +9,7 @@ import type { Op } from '../context';
 import { S3Error } from '../errors';
 import { quoteEtag } from '../headers';
 import { checkAclHeaders } from './acl';
-import { getBucketVersioning } from './bucketState';
+import { getBucketVersioning, writtenVersionHeader } from './bucketState';
 import {
   checkKey,
   checksumOptions,
@@ -62,7 +62,7 @@ export const PutObject: Op<'PutObject'> = async (ctx) => {
     ETag: quoteEtag(info.etag),
     ...checksumResponseHeaders(info),
     // AWS: the id only when versioning made one; a Suspended bucket's `null` version goes unsaid.
-    ...(info.versionId !== 'null' ? { 'x-amz-version-id': info.versionId } : {}),
+    ...writtenVersionHeader(info.versionId),
   };
   return { status: 200, headers };
 };

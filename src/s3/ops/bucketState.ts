@@ -84,3 +84,12 @@ export function versionHeader(state: VersioningState, versionId: string): Record
   if (versionId !== 'null') return { 'x-amz-version-id': versionId };
   return state ? { 'x-amz-version-id': 'null' } : {};
 }
+
+/**
+ * The `x-amz-version-id` of a write's answer (PutObject, CopyObject, CompleteMultipartUpload,
+ * PostObject): the version versioning made, and nothing for the null version, whatever the bucket's
+ * state (AWS names no version for writes to an unversioned or Suspended bucket).
+ */
+export function writtenVersionHeader(versionId: string): Record<string, string> {
+  return versionId !== 'null' ? { 'x-amz-version-id': versionId } : {};
+}
