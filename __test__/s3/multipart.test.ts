@@ -238,34 +238,16 @@ M(
 );
 
 M('CreateMultipartUpload refuses a bad storage class, tag set or checksum algorithm', async ({ srv }) => {
-  const sc = await raw(srv, {
-    method: 'POST',
-    path: `/${BUCKET}/k`,
-    query: { uploads: '' },
-    headers: { 'x-amz-storage-class': 'GLACIER_X' },
-  });
+  const create = (headers: Record<string, string>) =>
+    raw(srv, { method: 'POST', path: `/${BUCKET}/k`, query: { uploads: '' }, headers });
+  const sc = await create({ 'x-amz-storage-class': 'GLACIER_X' });
   assert.equal(sc.status, 400);
   assert.match(sc.body, /<Code>InvalidStorageClass<\/Code>/);
-  const tags = await raw(srv, {
-    method: 'POST',
-    path: `/${BUCKET}/k`,
-    query: { uploads: '' },
-    headers: { 'x-amz-tagging': 'aws:x=1' },
-  });
+  const tags = await create({ 'x-amz-tagging': 'aws:x=1' });
   assert.match(tags.body, /<Code>InvalidTag<\/Code>/);
-  const alg = await raw(srv, {
-    method: 'POST',
-    path: `/${BUCKET}/k`,
-    query: { uploads: '' },
-    headers: { 'x-amz-checksum-algorithm': 'MD4' },
-  });
+  const alg = await create({ 'x-amz-checksum-algorithm': 'MD4' });
   assert.match(alg.body, /<Code>InvalidRequest<\/Code>/);
-  const ok = await raw(srv, {
-    method: 'POST',
-    path: `/${BUCKET}/k`,
-    query: { uploads: '' },
-    headers: { 'x-amz-checksum-algorithm': 'crc32c' },
-  });
+  const ok = await create({ 'x-amz-checksum-algorithm': 'crc32c' });
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('x-amz-checksum-algorithm'), 'CRC32C');
   assert.equal(ok.headers.get('x-amz-checksum-type'), 'COMPOSITE');
