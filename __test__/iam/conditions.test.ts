@@ -21,7 +21,7 @@ import {
 import { test } from 'uvu';
 import type { IAM } from '../../src/auth/iam/IAM';
 import { parseCidr } from '../../src/auth/policy/values';
-import { clientIp } from '../../src/server/app';
+import { clientIp } from '../../src/server/authz';
 import { ConfigError, trustedProxies } from '../../src/server/config';
 import { denied, exists, policyDoc } from '../helpers/s3assert';
 import { s3ClientFor, startServer, type TestServer } from '../helpers/server';
