@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { addAdminCommand } from './cli/admin';
 import { StartupError } from './erasure/ErasureSets';
 import type { Logger } from './s3/context';
+import { isNodeWorker, runWorker, startNode } from './server/cluster/node';
 import {
   ConfigError,
   domains,
@@ -22,7 +23,7 @@ import {
   trustedProxies,
 } from './server/config';
 import { EllipsisError, expandDrives } from './server/ellipses';
-import { type RunningServer, startServer } from './server/index';
+import { type RunningServer, type ServerOptions, startServer } from './server/index';
 import { createLogger, type LogLevel } from './server/log';
 
 /** Exit codes: 0 clean stop, 1 could not start (drives, address), 2 bad command line or settings. */
@@ -42,6 +43,16 @@ interface ServerFlags {
   consoleAddress: string;
   domain?: string[];
   quiet?: boolean;
+  workers: string;
+}
+
+/** `--workers`: a count, or `auto` (one per core). */
+export function workerCount(value: string): number {
+  if (value === 'auto') return os.availableParallelism();
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
+    throw new ConfigError(`--workers must be auto or a number from 1 to 256, not ${JSON.stringify(value)}`);
+  }
+  return Number(value);
 }
 
 /** The URLs a listener on `address` is reachable at, for the banner. */
@@ -61,7 +72,8 @@ export function endpointsFor(address: string): string[] {
 }
 
 function banner(
-  srv: RunningServer,
+  srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects'>,
+  workers: number,
   creds: { rootUser: string; rootPassword: string; generated: boolean },
   regionName: string,
   drives: string[],
@@ -75,6 +87,7 @@ function banner(
       ? [`Console:  http://127.0.0.1:${srv.consolePort}  (placeholder: the web console comes later)`]
       : []),
     `Region:   ${regionName}`,
+    `Workers:  ${workers} (${workers === 1 ? 'one process' : 'processes sharing the port'})`,
     `Drives:   ${drives.length} (${srv.objects.sets.length} erasure set${srv.objects.sets.length === 1 ? '' : 's'} of ${srv.objects.sets[0]!.driveCount}, parity ${srv.objects.sets[0]!.parity})`,
     '',
     `RootUser: ${creds.rootUser}`,
@@ -156,6 +169,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
   let regionName: string;
   let domainList: string[];
   let proxies: string[];
+  let workers: number;
   try {
     const given =
       drivesArg.length > 0 ? drivesArg : (envValue(env, 'VOLUMES')?.split(/\s+/).filter(Boolean) ?? []);
@@ -170,6 +184,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     regionName = region(env);
     domainList = domains(env, flags.domain ?? []);
     proxies = trustedProxies(env);
+    workers = workerCount(flags.workers);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof EllipsisError) {
       io.stderr(`cairn: ${e.message}\n`);
@@ -181,22 +196,30 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
 
   const level = (envValue(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
   const log = createLogger({ level, write: io.stderr });
-  let srv: RunningServer;
+  const serverOpts: ServerOptions = {
+    drives,
+    address: flags.address,
+    ...(flags.consoleAddress !== '' ? { consoleAddress: flags.consoleAddress } : {}),
+    rootUser: creds.rootUser,
+    rootPassword: creds.rootPassword,
+    ...(envValue(env, 'ROOT_PASSWORD_PREVIOUS') !== undefined
+      ? { previousRootPassword: envValue(env, 'ROOT_PASSWORD_PREVIOUS')! }
+      : {}),
+    region: regionName,
+    domains: domainList,
+    trustedProxies: proxies,
+    log,
+  };
+  let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'inflight' | 'close'>;
   try {
-    srv = await startServer({
-      drives,
-      address: flags.address,
-      ...(flags.consoleAddress !== '' ? { consoleAddress: flags.consoleAddress } : {}),
-      rootUser: creds.rootUser,
-      rootPassword: creds.rootPassword,
-      ...(envValue(env, 'ROOT_PASSWORD_PREVIOUS') !== undefined
-        ? { previousRootPassword: envValue(env, 'ROOT_PASSWORD_PREVIOUS')! }
-        : {}),
-      region: regionName,
-      domains: domainList,
-      trustedProxies: proxies,
-      log,
-    });
+    srv =
+      workers > 1
+        ? await startNode({
+            ...serverOpts,
+            workers,
+            logLevel: level,
+          })
+        : await startServer(serverOpts);
   } catch (e) {
     if (e instanceof StartupError) {
       io.stderr(`cairn: cannot start:\n  ${e.problems.join('\n  ')}\n`);
@@ -214,7 +237,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     return;
   }
   if (creds.generated) await keepCredentials(drives[0]!, creds, log);
-  if (!flags.quiet) io.stdout(banner(srv, creds, regionName, drives));
+  if (!flags.quiet) io.stdout(banner(srv, workers, creds, regionName, drives));
 
   const signals = io.signals ?? process;
   let stopping = false;
@@ -270,6 +293,12 @@ export function buildProgram(io: MainIO): Command {
         'domain for virtual-host style requests (bucket.domain); repeatable, added to CAIRN_DOMAIN',
       ).argParser((v: string, prev: string[] = []) => [...prev, v]),
     )
+    .addOption(
+      new Option(
+        '--workers <n|auto>',
+        'processes serving S3 over the same drives and port (auto: one per core)',
+      ).default(envValue(env, 'WORKERS') ?? 'auto'),
+    )
     .option('--quiet', 'no start banner')
     .addHelpText(
       'after',
@@ -290,6 +319,7 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
                                          gives the client address for aws:SourceIp (default: none)
   CAIRN_ADDRESS, CAIRN_CONSOLE_ADDRESS   as --address, --console-address
   CAIRN_VOLUMES                          drives, when none are given as arguments
+  CAIRN_WORKERS                          as --workers (default auto: one worker process per core)
   CAIRN_LOG_LEVEL                        info (default), warn, error, silent
   UV_THREADPOOL_SIZE                     libuv thread pool size (default 32)
 
@@ -319,6 +349,11 @@ export async function main(argv: string[], io?: Partial<MainIO>): Promise<void> 
     exit: io?.exit ?? ((code) => process.exit(code)),
     ...(io?.signals ? { signals: io.signals } : {}),
   };
+  // A worker of a node, forked by the primary (`startServer` in ./server/cluster/node): it serves.
+  if (isNodeWorker()) {
+    await runWorker();
+    return;
+  }
   const program = buildProgram(full);
   if (argv.length <= 2) {
     full.stdout(program.helpInformation());

@@ -140,6 +140,41 @@ test('a user is created, looked up with its policies, disabled (refused at once)
   }
 });
 
+test('two processes over one store: a change in one is read again by the other before it returns', async () => {
+  const d = await deployment();
+  let peer: IAM | undefined;
+  const told: string[][] = [];
+  let locks = 0;
+  try {
+    await d.reopen({
+      cluster: {
+        lock: async () => {
+          locks++;
+          return () => {};
+        },
+        changed: async (paths) => {
+          told.push(paths);
+          await peer?.reload(paths);
+        },
+      },
+    });
+    peer = await IAM.open({ store: d.layer.systemStore(), root: ROOT });
+    await d.iam.createUser({ accessKey: 'carol', secretKey: 'carol-secret', policies: ['readonly'] });
+    assert.equal(told.at(-1), ['iam/users/carol.json']);
+    assert.is(((await peer.lookup('carol')) as IdentityRecord).secretKey, 'carol-secret');
+    await d.iam.putPolicy('readb', READ_B);
+    await d.iam.setUserPolicies('carol', ['readb']);
+    assert.equal(((await peer.lookup('carol')) as IdentityRecord).policies.length, 1);
+    await d.iam.setUserStatus('carol', 'disabled');
+    await rejects(peer.lookup('carol'), authCode('InvalidAccessKeyId'), 'disabled in the other process');
+    await d.iam.deleteUser('carol');
+    assert.is(await peer.lookup('carol'), null);
+    assert.ok(locks >= 4, 'every change held the cross-process lock');
+  } finally {
+    await d.done();
+  }
+});
+
 test('generated user keys: 20 characters of access key, 40 of secret', async () => {
   const d = await deployment(1);
   try {

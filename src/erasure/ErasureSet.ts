@@ -49,7 +49,7 @@ import {
   toObjectInfo,
   versionIdNew,
 } from './metadata';
-import { NamespaceLock } from './nslock';
+import { type Coordinator, LocalCoordinator } from './coordinator';
 import { deletionBlocker } from './objectLock';
 import {
   hashOrder,
@@ -75,7 +75,8 @@ export interface ErasureSetOptions {
   /** The bitrot hash of new objects: MinIO's `highwayhash256S` (default) or `blake3S`. */
   bitrot?: BitrotAlgorithm;
   blockSize?: number;
-  nslock?: NamespaceLock;
+  /** Locks and GET streams, shared with the other sets (and, with workers, the other processes). */
+  nslock?: Coordinator;
   /** Told about objects found degraded (a drive missing, outdated or rotten) for healing. */
   onDegraded?: (bucket: string, key: string, versionId: string) => void;
 }
@@ -134,16 +135,14 @@ export class ErasureSet {
   readonly rrsParity: number;
   readonly blockSize: number;
   readonly bitrot: BitrotAlgorithm;
-  readonly nslock: NamespaceLock;
-  private readonly coders = new Map<string, ErasureCoder>();
   /**
-   * Data dirs GETs are streaming from (`bucket\0path\0dataDir` → open streams), and the deletions
-   * that wait for them. A GET holds the key's read lock only while it picks the version: a client
-   * that reads slowly, or never, must not keep writers out of the key. What an overwrite or delete
-   * replaced stays on the drives until the last stream of it ends (a crash in between leaves an
-   * orphan data dir, which heal removes).
+   * The key locks, and the data dirs GETs are streaming from. A GET holds the key's read lock only
+   * while it picks the version: a client that reads slowly, or never, must not keep writers out of
+   * the key. What an overwrite or delete replaced stays on the drives until the last stream of it
+   * ends, in any process (a crash in between leaves an orphan data dir, which heal removes).
    */
-  private readonly streaming = new Map<string, { streams: number; deferred: (() => Promise<void>)[] }>();
+  readonly nslock: Coordinator;
+  private readonly coders = new Map<string, ErasureCoder>();
   /** Told about objects found degraded; the owner wires it to a heal queue. */
   onDegraded: ErasureSetOptions['onDegraded'];
 
@@ -157,7 +156,7 @@ export class ErasureSet {
     this.rrsParity = Math.min(opts.rrsParity ?? Math.min(opts.parity, 1), opts.parity);
     this.blockSize = opts.blockSize ?? BLOCK_SIZE;
     this.bitrot = opts.bitrot ?? 'highwayhash256S';
-    this.nslock = opts.nslock ?? new NamespaceLock();
+    this.nslock = opts.nslock ?? new LocalCoordinator();
     this.onDegraded = opts.onDegraded;
   }
 
@@ -742,45 +741,30 @@ export class ErasureSet {
       }
       return { info, range, stream };
     } finally {
-      // Not held while the body streams: see `streaming`.
+      // Not held while the body streams: see `nslock`.
       release();
     }
   }
 
   /** Marks `dataDir` as being streamed; the function returned (idempotent) ends that. */
   private streamFrom(bucket: string, path: string, dataDir: string): () => void {
-    const id = `${bucket}\0${path}\0${dataDir}`;
-    let entry = this.streaming.get(id);
-    if (!entry) {
-      entry = { streams: 0, deferred: [] };
-      this.streaming.set(id, entry);
-    }
-    entry.streams++;
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      const e = this.streaming.get(id)!;
-      if (--e.streams > 0) return;
-      this.streaming.delete(id);
-      for (const del of e.deferred) void del();
-    };
+    return this.nslock.streamStart(`${bucket}\0${path}\0${dataDir}`);
   }
 
-  /** Whether a GET is streaming from `dataDir` (heal leaves such a dir for a later pass). */
-  isStreaming(bucket: string, path: string, dataDir: string): boolean {
-    return this.streaming.has(`${bucket}\0${path}\0${dataDir}`);
+  /** Whether a GET, in any process, is streaming from `dataDir` (heal leaves such a dir for a later pass). */
+  async isStreaming(bucket: string, path: string, dataDir: string): Promise<boolean> {
+    return !(await this.nslock.streamState(`${bucket}\0${path}\0${dataDir}`)).idle;
   }
 
   /**
    * Deletes a data dir a version no longer names, now, or when the last GET streaming from it ends.
-   * A deferred deletion that fails leaves an orphan for heal.
+   * A deferred deletion that fails (or never runs: a crash) leaves an orphan for heal.
    */
   private async removeDataDir(d: StorageAPI, bucket: string, path: string, dataDir: string): Promise<void> {
-    const entry = this.streaming.get(`${bucket}\0${path}\0${dataDir}`);
+    const state = await this.nslock.streamState(`${bucket}\0${path}\0${dataDir}`);
     const del = () => d.delete(bucket, `${path}/${dataDir}`, { recursive: true });
-    if (entry) {
-      entry.deferred.push(() => del().catch(() => {}));
+    if (!state.idle) {
+      void state.done.then(() => del().catch(() => {}));
       return;
     }
     await del();

@@ -38,6 +38,7 @@ import {
 } from '../storage/format';
 import { compareKeys } from '../storage/paths';
 import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
+import { type Coordinator, LocalCoordinator } from './coordinator';
 import { ErasureSet, type ErasureSetOptions, toObjectError } from './ErasureSet';
 import {
   type HealAllResult,
@@ -50,7 +51,6 @@ import {
 } from './heal';
 import { listObjectsInSet, listObjectVersionsInSet, mergeListPages, mergeVersionPages } from './listing';
 import { Multipart, type MultipartOptions } from './multipart';
-import { NamespaceLock } from './nslock';
 import { defaultParity } from './quorum';
 
 export interface ErasureSetsOptions {
@@ -68,6 +68,15 @@ export interface ErasureSetsOptions {
   scanner?: ScannerOptions;
   /** Where start-up findings go (drives refused, replaced, unavailable). */
   log?: (msg: string) => void;
+  /** Key locks and GET streams, when other processes serve the same drives (default: this process's own). */
+  coordinator?: Coordinator;
+  /**
+   * Opened by a worker process of a node: the primary has formatted the drives and removed the
+   * temporary files of a crash before any worker starts, so a worker does neither (a drive that would
+   * need formatting is a start-up error), and heals nothing itself: degraded objects go to
+   * `onDegraded` alone (the primary's heal queue).
+   */
+  worker?: boolean;
 }
 
 /** Set size for `n` drives: all of them up to 16, else the largest size in 16..4 dividing `n`. */
@@ -86,7 +95,6 @@ export class StartupError extends Error {
 }
 
 export class ErasureSets implements ObjectLayer {
-  readonly nslock = new NamespaceLock();
   /** Positions (in the deployment's order) of drives formatted at this start as replacements. */
   readonly replaced: number[];
 
@@ -104,7 +112,7 @@ export class ErasureSets implements ObjectLayer {
     private readonly idBytes: Buffer,
     replaced: number[],
     multipart: MultipartOptions,
-    background: Pick<ErasureSetsOptions, 'onDegraded' | 'log' | 'scanner'>,
+    background: Pick<ErasureSetsOptions, 'onDegraded' | 'log' | 'scanner' | 'worker'>,
   ) {
     this.replaced = replaced;
     this.multiparts = sets.map((s) => new Multipart(s, multipart));
@@ -113,13 +121,13 @@ export class ErasureSets implements ObjectLayer {
     sets.forEach((s, i) => {
       const queue = this.healQueues[i]!;
       s.onDegraded = (bucket, key, versionId) => {
-        queue.enqueue(bucket, key, versionId);
+        if (!background.worker) queue.enqueue(bucket, key, versionId);
         background.onDegraded?.(bucket, key, versionId);
       };
     });
     // A replaced drive comes back empty: refill its set in the background, reads serve meanwhile.
     const setSize = sets[0]!.driveCount;
-    const toHeal = [...new Set(replaced.map((p) => Math.floor(p / setSize)))];
+    const toHeal = background.worker ? [] : [...new Set(replaced.map((p) => Math.floor(p / setSize)))];
     this.startupHeal = Promise.all(
       toHeal.map(async (i) => {
         const r = await healAll(sets[i]!);
@@ -162,6 +170,9 @@ export class ErasureSets implements ObjectLayer {
     // Slot of each drive: by its id when formatted, so drives given in another order still land right.
     const slots: (StorageAPI | null)[] = new Array(n).fill(null);
 
+    if (!v.reference && opts.worker) {
+      throw new StartupError(['the drives are not formatted (a worker never formats: the primary does)']);
+    }
     if (!v.reference) {
       const notFresh = records
         .map((r, i) =>
@@ -210,6 +221,11 @@ export class ErasureSets implements ObjectLayer {
       const free = ids
         .map((_, i) => i)
         .filter((i) => !slots[i] && !v.unavailable.some((u) => u.position === i));
+      if (opts.worker && v.unformatted.length > 0) {
+        throw new StartupError(
+          v.unformatted.map((u) => `${drives[u.position]!.endpoint}: unformatted (the primary formats it)`),
+        );
+      }
       for (const u of v.unformatted) {
         const at = free.includes(u.position) ? u.position : free[0];
         if (at === undefined)
@@ -228,13 +244,15 @@ export class ErasureSets implements ObjectLayer {
       }
     }
 
-    // Temporary files of writes that never finished (a crash) are garbage.
-    await Promise.all(
-      slots.map((d) => d?.delete(SYSTEM_VOLUME, TMP_DIR, { recursive: true }).catch(() => {})),
-    );
+    // Temporary files of writes that never finished (a crash) are garbage; not for a worker, whose
+    // siblings are writing theirs now.
+    if (!opts.worker)
+      await Promise.all(
+        slots.map((d) => d?.delete(SYSTEM_VOLUME, TMP_DIR, { recursive: true }).catch(() => {})),
+      );
 
     const setSize = reference.sets[0]!.length;
-    const nslock = new NamespaceLock();
+    const nslock = opts.coordinator ?? new LocalCoordinator();
     const sets = reference.sets.map(
       (_, s) =>
         new ErasureSet(slots.slice(s * setSize, (s + 1) * setSize), {
@@ -518,6 +536,12 @@ export class ErasureSets implements ObjectLayer {
     for (const s of this.sets)
       out.push(await healBucket(s, SYSTEM_VOLUME, { prefix: SYSTEM_CONFIG_PREFIX, ...opts }));
     return out;
+  }
+
+  /** Queues a heal of the object on its set (what degraded reads in other processes report). */
+  enqueueHeal(bucket: string, key: string, versionId: string): void {
+    const i = this.sets.indexOf(this.setFor(key));
+    this.healQueues[i]?.enqueue(bucket, key, versionId);
   }
 
   /** Stops the scanners and lets queued heals finish. */

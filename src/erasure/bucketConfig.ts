@@ -5,12 +5,15 @@
  * Bucket configs are tiny and rare next to objects, so they are not erasure coded: each drive keeps
  * a whole copy, which survives the loss of any minority of drives.
  *
- * Documents are cached in memory: this process is the only writer, so a put updates the cache and
- * no read after it can see an older document.
+ * Documents are cached in memory. A put updates this process's cache; with several processes
+ * serving the drives (a node's workers), a put holds the document's lock across them and tells the
+ * others (`changed`, awaited) to forget their copy before it returns, so no read after it, in any
+ * process, sees an older document.
  */
 import { ObjectError } from '../object/errors';
 import { isStorageError } from '../storage/errors';
 import { type StorageAPI, SYSTEM_VOLUME } from '../storage/StorageAPI';
+import type { Locker } from './coordinator';
 import type { ErasureSets } from './ErasureSets';
 
 /** The store the S3 layer uses (`BucketConfigStore` in `src/s3/context.ts` has the same shape). */
@@ -25,14 +28,50 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** How many documents are kept in memory; evicted oldest first. */
 const CACHE_ENTRIES = 4096;
 
+/** With workers: the lock the writers share, and the news of a change to the other processes. */
+export interface BucketConfigsCluster {
+  locker: Locker;
+  /** Resolves when every other process has forgotten these documents (or directories, ending in `/`). */
+  changed(paths: string[]): Promise<void>;
+}
+
 export class ErasureBucketConfigs implements BucketConfigs {
   private readonly cache = new Map<string, Buffer | null>();
 
-  constructor(private readonly drives: readonly (StorageAPI | null)[]) {}
+  constructor(
+    private readonly drives: readonly (StorageAPI | null)[],
+    private readonly cluster?: BucketConfigsCluster,
+  ) {}
 
   /** Every drive of every set of the object layer. */
-  static of(layer: ErasureSets): ErasureBucketConfigs {
-    return new ErasureBucketConfigs(layer.sets.flatMap((s) => s.drives));
+  static of(layer: ErasureSets, cluster?: BucketConfigsCluster): ErasureBucketConfigs {
+    return new ErasureBucketConfigs(
+      layer.sets.flatMap((s) => s.drives),
+      cluster,
+    );
+  }
+
+  /** Drops documents another process changed (a path ending in `/`: everything under it). */
+  forget(paths: string[]): void {
+    for (const p of paths) {
+      if (!p.endsWith('/')) this.cache.delete(p);
+      else for (const k of [...this.cache.keys()]) if (k.startsWith(p)) this.cache.delete(k);
+    }
+  }
+
+  /** Runs a change under the document's cross-process lock, telling the others before letting go. */
+  private async changing(p: string, fn: () => Promise<void>): Promise<void> {
+    if (!this.cluster) return fn();
+    const release = await this.cluster.locker.lock(`.cairn.sys/${p}`, 'write', 30_000);
+    try {
+      await fn();
+    } finally {
+      try {
+        await this.cluster.changed([p]);
+      } finally {
+        release();
+      }
+    }
   }
 
   private path(bucket: string, name?: string): string {
@@ -84,6 +123,10 @@ export class ErasureBucketConfigs implements BucketConfigs {
 
   async put(bucket: string, name: string, data: Buffer | null): Promise<void> {
     const p = this.path(bucket, name);
+    await this.changing(p, () => this.putHeld(p, bucket, name, data));
+  }
+
+  private async putHeld(p: string, bucket: string, name: string, data: Buffer | null): Promise<void> {
     this.cache.delete(p);
     const results = await Promise.all(
       this.drives.map(async (d) => {
@@ -105,10 +148,12 @@ export class ErasureBucketConfigs implements BucketConfigs {
 
   async removeAll(bucket: string): Promise<void> {
     const dir = this.path(bucket);
-    for (const k of [...this.cache.keys()]) if (k.startsWith(`${dir}/`)) this.cache.delete(k);
-    await Promise.all(
-      this.drives.map((d) => d?.delete(SYSTEM_VOLUME, dir, { recursive: true }).catch(() => {})),
-    );
+    await this.changing(`${dir}/`, async () => {
+      this.forget([`${dir}/`]);
+      await Promise.all(
+        this.drives.map((d) => d?.delete(SYSTEM_VOLUME, dir, { recursive: true }).catch(() => {})),
+      );
+    });
   }
 
   private remember(p: string, value: Buffer | null): void {

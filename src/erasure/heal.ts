@@ -1147,7 +1147,7 @@ async function commitDrive(ctx: Ctx, p: number): Promise<void> {
   result.bytesWrittenPerDrive[p]! += plan.shardBytes + written;
   const named = new Set(file.versions.map((v) => (v.type === 'object' ? v.dataDir : '')));
   for (const dataDir of plan.deleteAfter) {
-    if (!named.has(dataDir) && !ctx.set.isStreaming(bucket, path, dataDir))
+    if (!named.has(dataDir) && !(await ctx.set.isStreaming(bucket, path, dataDir)))
       await d.delete(bucket, `${path}/${dataDir}`, { recursive: true }).catch(() => {});
   }
 }
@@ -1176,7 +1176,7 @@ async function removeOrphans(ctx: Ctx): Promise<void> {
         const dataDir = entry.slice(0, -1);
         if (named.has(dataDir) || (plan.committed && plan.deleteAfter.has(dataDir))) continue;
         // A GET still streams what an overwrite replaced: its data dir goes when the stream ends.
-        if (ctx.set.isStreaming(bucket, path, dataDir)) continue;
+        if (await ctx.set.isStreaming(bucket, path, dataDir)) continue;
         if (opts.dryRun) {
           result.orphansRemoved++;
           continue;

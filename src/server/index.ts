@@ -12,6 +12,7 @@ import { IAMKeyError } from '../auth/iam/errors';
 import { IAM } from '../auth/iam/IAM';
 import { type Cidr, parseCidr } from '../auth/policy/values';
 import { ErasureBucketConfigs } from '../erasure/bucketConfig';
+import type { Coordinator } from '../erasure/coordinator';
 import { ErasureSets, StartupError } from '../erasure/ErasureSets';
 import type { Logger } from '../s3/context';
 import { S3Error, toXml } from '../s3/errors';
@@ -26,6 +27,7 @@ import {
   markExpectContinue,
   newRequestId,
 } from './app';
+import type { RemoteCoordinator } from './cluster/client';
 import { silentLogger } from './log';
 
 export interface ServerOptions {
@@ -60,6 +62,11 @@ export interface ServerOptions {
    * (`CAIRN_ROOT_PASSWORD_PREVIOUS`): the store is re-encrypted under the new one at start.
    */
   previousRootPassword?: string;
+  /**
+   * Set in a worker process of a node (`./cluster/`): the primary has opened (formatted) the drives
+   * and runs the background work; key locks, GET streams, heals and cache changes go through it.
+   */
+  worker?: RemoteCoordinator;
 }
 
 export interface RunningServer {
@@ -164,6 +171,61 @@ const CONSOLE_PAGE = `<!doctype html>
 (<code>aws s3</code>, <code>mc</code>, the AWS SDKs) with the root credentials printed at start.</p></body></html>
 `;
 
+export type StorageOptions = Pick<
+  ServerOptions,
+  'drives' | 'rootUser' | 'rootPassword' | 'previousRootPassword' | 'minPartSize' | 'log' | 'worker'
+> & {
+  /** The key locks and streams of this process (a node's primary serves them to its workers). */
+  coordinator?: Coordinator;
+};
+
+/**
+ * Opens the drives (formatting a new deployment, unless a worker) and the IAM store (re-sealing it
+ * after a root password change). What a single process and a node's primary do before serving.
+ */
+export async function openStorage(opts: StorageOptions): Promise<{ objects: ErasureSets; iam: IAM }> {
+  const log = opts.log ?? silentLogger;
+  const worker = opts.worker;
+  if (!worker) await prepareDrives(opts.drives, log);
+  const objects = await ErasureSets.open(
+    opts.drives.map((d) => new LocalDrive(d)),
+    {
+      ...(opts.minPartSize !== undefined ? { minPartSize: opts.minPartSize } : {}),
+      log: (msg) => log.info(msg),
+      ...(opts.coordinator ? { coordinator: opts.coordinator } : {}),
+      ...(worker
+        ? {
+            worker: true,
+            coordinator: worker,
+            onDegraded: (bucket: string, key: string, versionId: string) =>
+              worker.degraded(bucket, key, versionId),
+          }
+        : {}),
+    },
+  );
+  try {
+    const iam = await IAM.open({
+      store: objects.systemStore(),
+      root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
+      ...(opts.previousRootPassword ? { previousRootSecrets: [opts.previousRootPassword] } : {}),
+      log: (msg) => log.warn(msg),
+      ...(worker
+        ? {
+            cluster: {
+              lock: () => worker.lock('.cairn.sys/iam', 'write', 30_000),
+              changed: (paths: string[]) => worker.publish({ kind: 'iam', paths }),
+            },
+          }
+        : {}),
+    });
+    return { objects, iam };
+  } catch (e) {
+    await objects.shutdown();
+    if (e instanceof IAMKeyError) throw new StartupError([e.message]);
+    throw e;
+  }
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? silentLogger;
   const trustedProxies: Cidr[] = [];
@@ -172,34 +234,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (cidr === undefined) throw new StartupError([`invalid trusted proxy CIDR ${JSON.stringify(c)}`]);
     trustedProxies.push(cidr);
   }
-  await prepareDrives(opts.drives, log);
-  const objects = await ErasureSets.open(
-    opts.drives.map((d) => new LocalDrive(d)),
-    {
-      ...(opts.minPartSize !== undefined ? { minPartSize: opts.minPartSize } : {}),
-      log: (msg) => log.info(msg),
-    },
+  const { objects, iam } = await openStorage(opts);
+  const worker = opts.worker;
+  if (opts.background !== false && !worker) objects.startBackground();
+  const bucketConfig = ErasureBucketConfigs.of(
+    objects,
+    worker
+      ? { locker: worker, changed: (paths) => worker.publish({ kind: 'bucketConfig', paths }) }
+      : undefined,
   );
-  let iam: IAM;
-  try {
-    iam = await IAM.open({
-      store: objects.systemStore(),
-      root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
-      ...(opts.previousRootPassword ? { previousRootSecrets: [opts.previousRootPassword] } : {}),
-      log: (msg) => log.warn(msg),
-    });
-  } catch (e) {
-    await objects.shutdown();
-    if (e instanceof IAMKeyError) throw new StartupError([e.message]);
-    throw e;
-  }
-  if (opts.background !== false) objects.startBackground();
+  worker?.subscribe(async (event) => {
+    if (event.kind === 'bucketConfig') bucketConfig.forget(event.paths);
+    else if (event.kind === 'iam') await iam.reload(event.paths);
+  });
 
   let closing = false;
   const hostId = makeHostId(`${objects.deploymentId}/${opts.address}`);
   const app = createApp({
     objects,
-    bucketConfig: ErasureBucketConfigs.of(objects),
+    bucketConfig,
     config: { region: opts.region, domains: opts.domains ?? [] },
     root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
     log,

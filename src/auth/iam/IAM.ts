@@ -198,6 +198,15 @@ export interface IAMOptions {
    * store is re-encrypted under the current one at open. `CAIRN_ROOT_PASSWORD_PREVIOUS`.
    */
   previousRootSecrets?: string[];
+  /**
+   * With several processes serving one store (a node's workers): `lock` is held across processes
+   * for each change, and `changed` tells the others which documents a change wrote (they `reload`
+   * them) and resolves once they have, so the next request anywhere sees the change.
+   */
+  cluster?: {
+    lock(): Promise<() => void>;
+    changed(paths: string[]): Promise<void>;
+  };
   /** The clock expiry is judged by (ms since the epoch). Default `Date.now`. */
   now?: () => number;
   log?: (msg: string) => void;
@@ -273,9 +282,19 @@ export class IAM {
   private readonly policies = new Map<string, CachedPolicy>();
   private readonly serviceAccounts = new Map<string, Cached<ServiceAccountDoc>>();
   private readonly sts = new Map<string, CachedSts>();
+  /** Documents written by the change running now (told to the other processes when it ends). */
+  private written: string[] | undefined;
 
   private constructor(private readonly opts: IAMOptions) {
-    this.store = opts.store;
+    const store = opts.store;
+    this.store = {
+      get: (path) => store.get(path),
+      list: (prefix) => store.list(prefix),
+      put: async (path, data) => {
+        await store.put(path, data);
+        this.written?.push(path);
+      },
+    };
     this.root = opts.root;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
@@ -362,56 +381,97 @@ export class IAM {
     const sealedCount = users.length + svc.length + sts.length;
     this.box = await this.openKey(sealedCount > 0, { users, svc, sts });
 
-    const box = this.box;
     this.users.clear();
     this.groups.clear();
     this.policies.clear();
     this.serviceAccounts.clear();
     this.sts.clear();
-    for (const { doc } of users) {
-      this.users.set(doc.accessKey, { doc, secret: box.open(doc.secretKey, `user:${doc.accessKey}`) });
-    }
-    for (const { doc } of groups) this.groups.set(doc.name, doc);
-    for (const { path, doc } of policies) {
-      try {
-        this.policies.set(doc.name, { doc, policy: parsePolicy(doc.policy, { kind: 'identity' }) });
-      } catch (e) {
-        this.log(
-          `IAM: policy ${path} no longer parses, ignored (${e instanceof Error ? e.message : String(e)})`,
-        );
-      }
-    }
-    for (const { doc } of svc) {
-      const c: Cached<ServiceAccountDoc> = {
-        doc,
-        secret: box.open(doc.secretKey, `svc:${doc.accessKey}`),
-      };
-      if (doc.policy !== undefined) {
-        try {
-          c.policy = parsePolicy(doc.policy, { kind: 'identity' });
-        } catch {
-          // A policy that no longer parses must not widen the account: it is refused at lookup.
-          c.policy = { Version: '2012-10-17', Statement: [] };
-        }
-      }
-      this.serviceAccounts.set(doc.accessKey, c);
-    }
-    for (const { doc } of sts) {
-      const c: CachedSts = {
-        doc,
-        secret: box.open(doc.secretKey, `sts:${doc.accessKey}`),
-        sessionToken: box.open(doc.sessionToken, `sts-token:${doc.accessKey}`),
-      };
-      if (doc.sessionPolicy !== undefined) {
-        try {
-          c.policy = parsePolicy(doc.sessionPolicy, { kind: 'identity' });
-        } catch {
-          c.policy = { Version: '2012-10-17', Statement: [] };
-        }
-      }
-      this.sts.set(doc.accessKey, c);
-    }
+    for (const { path, doc } of [...users, ...groups, ...policies, ...svc, ...sts]) this.apply(path, doc);
     this.loaded = true;
+  }
+
+  /**
+   * Re-reads documents another process changed (`cluster.changed` there), so this cache agrees
+   * with the store. A changed format (the secrets' key) reloads everything.
+   */
+  async reload(paths: string[]): Promise<void> {
+    if (!this.loaded) return; // the next use loads everything
+    if (paths.includes(FORMAT_PATH)) {
+      await this.load();
+      return;
+    }
+    for (const path of paths) {
+      const data = await this.opts.store.get(path);
+      let doc: unknown = null;
+      if (data !== null) {
+        try {
+          doc = JSON.parse(data.toString('utf8'));
+        } catch (e) {
+          this.log(`IAM: ${path} is not valid JSON, ignored (${e instanceof Error ? e.message : String(e)})`);
+          continue;
+        }
+      }
+      this.apply(path, doc);
+    }
+  }
+
+  /** Puts one stored document into the cache (`null`: it was removed). */
+  private apply(path: string, doc: unknown): void {
+    const box = this.sealer;
+    const m = /^iam\/(users|groups|policies|service-accounts|sts)\/(.+)\.json$/.exec(path);
+    if (!m) return;
+    const [, kind, name] = m as unknown as [string, string, string];
+    if (doc === null) {
+      const maps = {
+        users: this.users,
+        groups: this.groups,
+        policies: this.policies,
+        'service-accounts': this.serviceAccounts,
+        sts: this.sts,
+      } as const;
+      maps[kind as keyof typeof maps].delete(name);
+      return;
+    }
+    switch (kind) {
+      case 'users': {
+        const u = doc as UserDoc;
+        this.users.set(u.accessKey, { doc: u, secret: box.open(u.secretKey, `user:${u.accessKey}`) });
+        return;
+      }
+      case 'groups':
+        this.groups.set((doc as GroupDoc).name, doc as GroupDoc);
+        return;
+      case 'policies': {
+        const p = doc as PolicyDoc;
+        try {
+          this.policies.set(p.name, { doc: p, policy: parsePolicy(p.policy, { kind: 'identity' }) });
+        } catch (e) {
+          this.log(
+            `IAM: policy ${path} no longer parses, ignored (${e instanceof Error ? e.message : String(e)})`,
+          );
+        }
+        return;
+      }
+      case 'service-accounts': {
+        const d = doc as ServiceAccountDoc;
+        const c: Cached<ServiceAccountDoc> = { doc: d, secret: box.open(d.secretKey, `svc:${d.accessKey}`) };
+        // A policy that no longer parses must not widen the account: it is refused at lookup.
+        if (d.policy !== undefined) c.policy = parseOrNothing(d.policy);
+        this.serviceAccounts.set(d.accessKey, c);
+        return;
+      }
+      case 'sts': {
+        const d = doc as StsDoc;
+        const c: CachedSts = {
+          doc: d,
+          secret: box.open(d.secretKey, `sts:${d.accessKey}`),
+          sessionToken: box.open(d.sessionToken, `sts-token:${d.accessKey}`),
+        };
+        if (d.sessionPolicy !== undefined) c.policy = parseOrNothing(d.sessionPolicy);
+        this.sts.set(d.accessKey, c);
+        return;
+      }
+    }
   }
 
   /**
@@ -640,10 +700,36 @@ export class IAM {
   }
 
   private change<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      await this.ready();
-      return fn();
-    });
+    return this.mutex.run(() =>
+      this.told(async () => {
+        await this.ready();
+        return fn();
+      }),
+    );
+  }
+
+  /**
+   * Runs `fn` holding the cross-process lock (with workers), and tells the other processes what it
+   * wrote before letting go: whoever changes next has seen this change.
+   */
+  private async told<T>(fn: () => Promise<T>): Promise<T> {
+    const unlock = await this.opts.cluster?.lock();
+    this.written = [];
+    try {
+      return await fn();
+    } finally {
+      const paths = this.written;
+      this.written = undefined;
+      try {
+        if (paths.length > 0) await this.opts.cluster?.changed([...new Set(paths)]);
+      } catch (e) {
+        this.log(
+          `IAM: could not tell the other workers of a change: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      } finally {
+        unlock?.();
+      }
+    }
   }
 
   // --- users ---------------------------------------------------------------------------------------
@@ -1202,12 +1288,14 @@ export class IAM {
 
   private async purgeSts(accessKey: string): Promise<void> {
     await this.mutex
-      .run(async () => {
-        const c = this.sts.get(accessKey);
-        if (!c || Date.parse(c.doc.expiresAt) + STS_PURGE_AFTER_MS > this.now()) return;
-        await this.store.put(`iam/sts/${accessKey}.json`, null);
-        this.sts.delete(accessKey);
-      })
+      .run(() =>
+        this.told(async () => {
+          const c = this.sts.get(accessKey);
+          if (!c || Date.parse(c.doc.expiresAt) + STS_PURGE_AFTER_MS > this.now()) return;
+          await this.store.put(`iam/sts/${accessKey}.json`, null);
+          this.sts.delete(accessKey);
+        }),
+      )
       .catch(() => {});
   }
 
@@ -1223,6 +1311,14 @@ export class IAM {
         // Left for the next sweep.
       }
     }
+  }
+}
+
+function parseOrNothing(text: string): Policy {
+  try {
+    return parsePolicy(text, { kind: 'identity' });
+  } catch {
+    return { Version: '2012-10-17', Statement: [] };
   }
 }
 
