@@ -32,7 +32,7 @@
 // The engine part runs in this process: give it the pool `bin/cairn.js` gives the server.
 process.env.UV_THREADPOOL_SIZE ??= '32';
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -44,6 +44,15 @@ import { Agent, request } from 'undici';
 import { ErasureSets } from '../src/erasure/ErasureSets';
 import { Checksums } from '../src/native';
 import { LocalDrive } from '../src/storage/LocalDrive';
+import {
+  BARE_SERVER,
+  buildServer,
+  type Child,
+  cpuSeconds,
+  startChild,
+  stopChild,
+  treeCpuSeconds,
+} from './lib/procs';
 import { percentile } from './lib/timing';
 
 const args = process.argv.slice(2);
@@ -79,131 +88,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- the servers ---------------------------------------------------------------------------------
 
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  host: string;
-  stderr: () => string;
-}
-
 type ServerMode = 'build' | 'dist' | 'source';
 const SERVER_MODE = (args.find((a) => a.startsWith('--server='))?.slice(9) ?? 'build') as ServerMode;
 if (!['build', 'dist', 'source'].includes(SERVER_MODE)) throw new Error(`--server=${SERVER_MODE}?`);
 
-/**
- * The `bin/cairn.js` to run. For `build`: `work/{dist,bin/cairn.js}` from a fresh `tsc`, with
- * `native`, `node_modules` and `package.json` linked from the checkout, so the launcher finds all
- * it would find in an installed package.
- */
+/** The `bin/cairn.js` to run: for `build`, one compiled from the working tree into `work`. */
 async function serverLauncher(work: string): Promise<string> {
   if (SERVER_MODE !== 'build') return path.join(root, 'bin', 'cairn.js');
-  const t0 = Date.now();
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      path.join(root, 'tsconfig.json'),
-      '--outDir',
-      path.join(work, 'dist'),
-      '--sourceMap',
-      'false',
-      '--declaration',
-      'false',
-    ],
-    { stdio: 'inherit' },
-  );
-  for (const name of ['native', 'node_modules', 'package.json'])
-    await fs.symlink(path.join(root, name), path.join(work, name));
-  await fs.mkdir(path.join(work, 'bin'));
-  await fs.copyFile(path.join(root, 'bin', 'cairn.js'), path.join(work, 'bin', 'cairn.js'));
-  log(`built the server with tsc in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return path.join(work, 'bin', 'cairn.js');
-}
-
-/** Starts a child and waits for `ready` to match its stdout; `ready`'s first group is the port. */
-function startChild(name: string, argv: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const fail = (why: string) => reject(new Error(`${name}: ${why}\n${out}\n${err}`));
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      fail('did not start within 30 s');
-    }, 30_000);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ name, proc, host: `127.0.0.1:${m[1]}`, stderr: () => err });
-      }
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(`exited with ${code}`);
-    });
-  });
-}
-
-async function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null) return;
-  const exited = new Promise<void>((r) => c.proc.once('exit', () => r()));
-  c.proc.kill('SIGTERM');
-  const t = setTimeout(() => c.proc.kill('SIGKILL'), 40_000);
-  await exited;
-  clearTimeout(t);
-}
-
-const BARE_SERVER = `
-const http = require('node:http');
-const chunk = Buffer.alloc(${MiB}, 7);
-const server = http.createServer({ keepAliveTimeout: 5000 }, async (req, res) => {
-  if (req.method === 'PUT') {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { ETag: '"0"', 'Content-Length': 0 });
-      res.end();
-    });
-    return;
-  }
-  // GET /<bucket>/<size>-<n>: that many bytes, 1 MiB at a time, with backpressure.
-  const size = Number(/\\/(\\d+)-/.exec(req.url)[1]);
-  res.writeHead(200, { 'Content-Length': size, ETag: '"0"' });
-  for (let sent = 0; sent < size; ) {
-    const n = Math.min(chunk.length, size - sent);
-    sent += n;
-    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-      await new Promise((r) => res.once('drain', r));
-    }
-  }
-  res.end();
-});
-server.listen(0, '127.0.0.1', () => console.log('listening on ' + server.address().port));
-process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); });
-`;
-
-// --- CPU accounting ------------------------------------------------------------------------------
-
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {}
-
-/** CPU seconds a process has used (Linux; undefined elsewhere). */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / clockTicks;
-  } catch {
-    return undefined;
-  }
+  return buildServer(root, work, log);
 }
 
 // --- the client ------------------------------------------------------------------------------------
@@ -239,7 +131,9 @@ async function phase(
   const lat: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
-  const srv0 = cpuSeconds(pid);
+  // A server child's workers count too; the bench process itself (engine) is measured alone.
+  const serverCpu = (p: number | undefined) => (p === process.pid ? cpuSeconds(p) : treeCpuSeconds(p));
+  const srv0 = serverCpu(pid);
   const t0 = process.hrtime.bigint();
   const deadline = limit.seconds !== undefined ? t0 + BigInt(Math.round(limit.seconds * 1e9)) : undefined;
   await Promise.all(
@@ -256,7 +150,7 @@ async function phase(
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const srv1 = cpuSeconds(pid);
+  const srv1 = serverCpu(pid);
   const row: Row = {
     ...meta,
     ops: lat.length,
@@ -637,7 +531,14 @@ async function main() {
     );
 
     if (TARGETS.has('bare')) {
-      const bare = await startChild('bare', ['-e', BARE_SERVER], { ...process.env }, /listening on (\d+)/);
+      const bare = await startChild({
+        name: 'bare',
+        command: process.execPath,
+        args: ['-e', BARE_SERVER],
+        env: { ...process.env },
+        cwd: root,
+        ready: /listening on (\d+)/,
+      });
       children.push(bare);
       rows.push(...(await httpPhases('bare', bare.host, bare.proc.pid)));
       await stopChild(bare);
@@ -646,9 +547,10 @@ async function main() {
     if (TARGETS.has('cairn')) {
       const launcher = await serverLauncher(work);
       const drives = [1, 2, 3, 4].map((i) => path.join(work, `d${i}`));
-      const cairn = await startChild(
-        'cairn',
-        [
+      const cairn = await startChild({
+        name: 'cairn',
+        command: process.execPath,
+        args: [
           ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
           ...(perf ? ['--perf-basic-prof'] : []),
           launcher,
@@ -659,7 +561,7 @@ async function main() {
           '',
           ...drives,
         ],
-        {
+        env: {
           ...process.env,
           CAIRN_ROOT_USER: ACCESS_KEY,
           CAIRN_ROOT_PASSWORD: SECRET_KEY,
@@ -667,8 +569,9 @@ async function main() {
           CAIRN_LOG_LEVEL: 'warn',
           ...(SERVER_MODE === 'source' ? { CAIRN_FROM_SOURCE: '1' } : { CAIRN_FROM_SOURCE: '' }),
         },
-        /S3 API:\s+http:\/\/127\.0\.0\.1:(\d+)/,
-      );
+        cwd: root,
+        ready: /S3 API:\s+http:\/\/127\.0\.0\.1:(\d+)/,
+      });
       children.push(cairn);
       log(`cairn: pid ${cairn.proc.pid}, ${cairn.host}`);
       rows.push(...(await httpPhases('cairn', cairn.host, cairn.proc.pid)));
