@@ -239,6 +239,56 @@ export declare function ownPoolSize(): number
  */
 export declare function pageOffset(buffer: Uint8Array): number
 
+/**
+ * A whole file, or at most its first `head` bytes: open, fstat, read and close on a worker
+ * thread. A directory fails with `EISDIR`; `stage` is `read`. When the file is missing (`ENOENT`,
+ * `ENOTDIR`) while `volumeDir` is a directory, the error has `volumeExists: true`: the drive and
+ * the volume are there, only the file is not (a new key's usual case), which the caller would
+ * otherwise have to look at the disk again to tell.
+ */
+export declare function readFile(path: string, head?: number | undefined | null, volumeDir?: string | undefined | null): Promise<Buffer>
+
+/**
+ * Reads `into.length` bytes at `offset` of the file at `path` into `into` (open, read until full
+ * or the end of the file, close) on a worker thread. Resolves to the bytes read (fewer when the
+ * file ends first), or, when a call fails, to its errno name (`"ENOENT"`): no Error is made here.
+ * Leave `into` alone until it settles.
+ */
+export declare function readFileAt(path: string, offset: number, into: Buffer): Promise<number | string>
+
+/** `readFile`, inline. */
+export declare function readFileSync(path: string, head?: number | undefined | null, volumeDir?: string | undefined | null): Buffer
+
+/**
+ * The commit of a write with a data dir, on a worker thread: moves `options.src` to
+ * `dir/dataDir` (making `dir`), fsyncs `dir` and the source's directory, then replaces
+ * `dir/metaFile` with `metadata` as `writeFileAtomic` does. A failure before the metadata is in
+ * place puts the data dir back. Leave `metadata` alone until the promise settles.
+ *
+ * `stage` of a failure: `source` (nothing to move), `move` (about `dir/dataDir`), `sync` (about
+ * `dir`), then `tmp` or `commit` (about `dir/metaFile`) as in `writeFileAtomic`.
+ */
+export declare function renameData(metadata: Buffer, options: RenameDataOptions): Promise<void>
+
+/** What `renameData` moves where. */
+export interface RenameDataOptions {
+  /** The directory to move: a temporary data dir whose files are fsynced. */
+  src: string
+  /**
+   * The object's directory (made when missing): the data dir goes to `dir/dataDir`, the
+   * metadata to `dir/metaFile`.
+   */
+  dir: string
+  /** A plain name. */
+  dataDir: string
+  /** A plain name. */
+  metaFile: string
+  /** As in `WriteFileOptions`. */
+  tmpDir: string
+  /** As in `WriteFileOptions`. */
+  baseDir: string
+}
+
 /** The SIMD kernel family in use (`CAIRN_SIMD` caps it), e.g. `avx512gfni`, `avx2`, `neon`, `scalar`. */
 export declare function simdLevel(): string
 
@@ -248,5 +298,37 @@ export declare function simdLevel(): string
  */
 export declare function sipHashMod(key: string, deploymentId: Uint8Array, sets: number): number
 
+/**
+ * Starts writing `length` bytes at `offset` of the open file `fd` (0: to its end) to the device,
+ * without waiting for the device (Linux; elsewhere nothing). Never fails once started: an I/O error
+ * shows at the file's next fsync. Keep `fd` open until the promise settles.
+ */
+export declare function startWriteback(fd: number, offset: number, length: number): Promise<void>
+
 /** Every kernel family this CPU can run, weakest first. */
 export declare function supportedSimdLevels(): Array<string>
+
+/**
+ * Atomically replaces `path` with `data`, on a worker thread: a new temporary file in
+ * `options.tmpDir`, fsync, rename over `path` (making its missing parents below
+ * `options.baseDir`, each fsynced into its parent), fsync of `path`'s directory. A crash leaves
+ * the old file or the new one. Leave `data` alone until the promise settles.
+ *
+ * `stage` of a failure: `tmp` (making or writing the temporary file: about `tmpDir`), `commit`
+ * (about `path`). Nothing is left in `tmpDir` either way.
+ */
+export declare function writeFileAtomic(path: string, data: Buffer, options: WriteFileOptions): Promise<void>
+
+/** Where an atomic write puts its temporary file, and how far up it may make directories. */
+export interface WriteFileOptions {
+  /**
+   * The directory of temporary files, on the file system of the target. It and its parent are
+   * made when missing, never anything above them.
+   */
+  tmpDir: string
+  /**
+   * The volume's directory: missing parents of the target are made below it, never it or
+   * anything above it (their absence fails with `ENOENT`).
+   */
+  baseDir: string
+}

@@ -334,10 +334,77 @@ export class ObjectWalker {
   }
 }
 
+/**
+ * An OS error of an `fsio` call, shaped as Node's fs errors are (`code` is the errno name, e.g.
+ * `ENOENT`), plus the step that failed: `read`; `tmp` (the temporary file or directory), `commit`
+ * (the rename into place); for `renameData` also `source` (nothing to move), `move`, `sync`.
+ */
+export interface FsioError extends Error {
+  code: string;
+  syscall: string;
+  path: string;
+  stage: 'read' | 'tmp' | 'commit' | 'source' | 'move' | 'sync';
+  /** A read found the file missing but `volumeDir` there: the drive and the volume are fine. */
+  volumeExists?: boolean;
+}
+
+export type WriteFileOptions = Binding.WriteFileOptions;
+export type RenameDataOptions = Binding.RenameDataOptions;
+
+/**
+ * A drive's small whole files (`native/src/fsio.rs`), each operation one task on a worker thread
+ * (one pool round trip where `fs/promises` makes one per system call), failing with an
+ * `FsioError`. Paths are absolute and already checked; `LocalDrive` is the caller.
+ */
+export const fsio = {
+  /**
+   * A whole file, or at most its first `head` bytes (open, fstat, read, close); a directory is
+   * `EISDIR`. A missing file in an existing `volumeDir` fails with `volumeExists: true`.
+   */
+  readFile: native.readFile as (path: string, head?: number, volumeDir?: string) => Promise<Buffer>,
+  /** `readFile` on the calling thread. */
+  readFileSync: native.readFileSync as (path: string, head?: number, volumeDir?: string) => Buffer,
+  /**
+   * Replaces `path` with `data` atomically: a temporary file in `tmpDir`, fsync, rename (making the
+   * missing parents below `baseDir`), fsync of the directory. Leave `data` alone until it settles.
+   */
+  writeFileAtomic: native.writeFileAtomic as (
+    path: string,
+    data: Buffer,
+    options: WriteFileOptions,
+  ) => Promise<void>,
+  /**
+   * The commit of a write with a data dir: moves `src` to `dir/dataDir`, fsyncs both directories,
+   * then writes `dir/metaFile` as `writeFileAtomic` does; puts the data dir back on failure.
+   */
+  renameData: native.renameData as (metadata: Buffer, options: RenameDataOptions) => Promise<void>,
+};
+
 function settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/**
+ * Starts writing `length` bytes at `offset` of the open file `fd` to the device without waiting
+ * for it (Linux `sync_file_range`; elsewhere nothing), on a worker thread. Only a hint that makes
+ * the file's final fsync shorter: it never rejects (an I/O error shows at that fsync). Keep `fd`
+ * open until it settles.
+ */
+export const startWriteback: (fd: number, offset: number, length: number) => Promise<void> =
+  native.startWriteback;
+
+/**
+ * Reads `into.length` bytes at `offset` of the file at `path` into `into`: open, read until full
+ * or the end of the file, close, in one task on a worker thread. Resolves to the bytes read (fewer
+ * when the file ends first); fails with an Error shaped as Node's fs errors are (`code` is the
+ * errno name, `ENOENT`; a directory is `EISDIR`). Leave `into` alone until it settles.
+ */
+export async function readFileAt(path: string, offset: number, into: Buffer): Promise<number> {
+  const r = await native.readFileAt(path, offset, into);
+  if (typeof r === 'number') return r;
+  throw Object.assign(new Error(`${r}: read ${path}`), { code: r, syscall: 'read', path });
 }

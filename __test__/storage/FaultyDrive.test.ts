@@ -147,6 +147,34 @@ it('corruptReads flips a byte of what readFile and readFileStream return', async
   assert.deepEqual(await d.readFile('v', 'shard', 0, 1000), data);
 });
 
+it('faults reach a file held by openFile: offline, failNext read, corruptReads', async (d) => {
+  const data = Buffer.alloc(1000, 0x11);
+  await d.writeAll('v', 'shard', data);
+  const f = await d.openFile('v', 'shard');
+  try {
+    d.failNext('read', 'FaultyDrive');
+    await rejects(f.read(0, 10), 'FaultyDrive');
+    assert.deepEqual(await f.read(0, 10), data.subarray(0, 10));
+    d.corruptReads(true);
+    const got = await f.read(0, 1000);
+    assert.equal(
+      got.reduce((n, b, i) => n + (b !== data[i] ? 1 : 0), 0),
+      1,
+    );
+    d.corruptReads(false);
+    d.setOffline(true);
+    await rejects(f.read(0, 10), 'DriveOffline');
+    await rejects(d.openFile('v', 'shard'), 'DriveOffline');
+    await f.close(); // never throws, even offline
+    d.setOffline(false);
+    d.failNext('openFile', 'FileNotFound');
+    await rejects(d.openFile('v', 'shard'), 'FileNotFound');
+  } finally {
+    d.reset();
+    await f.close();
+  }
+});
+
 it('failWritesAfter fails FileWriter.write with DriveFull once the budget is spent', async (d) => {
   d.failWritesAfter(10);
   const w = await d.createFile('v', 'part');

@@ -322,6 +322,90 @@ export function storageAPISuite(s: Test, make: DriveFactory): void {
     await rejects(drive.readFile(V, 'nope', 0, 1), 'FileNotFound');
   });
 
+  withVolume(
+    'openFile holds a file for reads at any offset, into given buffers, at once',
+    async ({ drive }) => {
+      const data = randomBytes(1 << 20);
+      await drive.writeAll(V, 'a/f', data);
+      const f = await drive.openFile(V, 'a/f');
+      try {
+        const into = Buffer.alloc(10_000, 0xee);
+        const [x, y, z] = await Promise.all([
+          f.read(1000, 5000),
+          f.read(data.length - 4000, 4000, into),
+          f.read(0, 0),
+        ]);
+        assert.deepEqual(x, data.subarray(1000, 6000));
+        assert.deepEqual(y, data.subarray(data.length - 4000));
+        assert.equal(y.buffer, into.buffer);
+        assert.equal(into[4000], 0xee);
+        assert.equal(z.length, 0);
+        await rejects(f.read(data.length - 10, 11), 'FileCorrupt');
+        await rejects(f.read(data.length + 1, 1), 'FileCorrupt');
+      } finally {
+        await f.close();
+      }
+      await f.close();
+      await rejects(f.read(0, 1), 'FaultyDrive');
+    },
+  );
+
+  withVolume('openFile: a missing file is FileNotFound, a directory IsNotRegular', async ({ drive }) => {
+    await drive.writeAll(V, 'dir/f', Buffer.from('x'));
+    await rejects(drive.openFile(V, 'nope'), 'FileNotFound');
+    await rejects(drive.openFile(V, 'dir/f/below'), 'FileNotFound');
+    await rejects(drive.openFile(V, 'dir'), 'IsNotRegular');
+    await rejects(drive.openFile('nope', 'f'), 'VolumeNotFound');
+  });
+
+  withVolume(
+    'a file held by openFile stays readable once removed; a truncation is FileCorrupt',
+    async ({ drive, root }) => {
+      const data = randomBytes(300_000);
+      await drive.writeAll(V, 'f', data);
+      await drive.writeAll(V, 'g', data);
+      const f = await drive.openFile(V, 'f');
+      const g = await drive.openFile(V, 'g');
+      try {
+        await drive.delete(V, 'f');
+        await rejects(drive.statFile(V, 'f'), 'FileNotFound');
+        assert.deepEqual(await f.read(200_000, 100_000), data.subarray(200_000));
+        await fs.truncate(path.join(root, V, 'g'), 1000);
+        await rejects(g.read(500, 1000), 'FileCorrupt');
+      } finally {
+        await Promise.all([f.close(), g.close()]);
+      }
+    },
+  );
+
+  it('createFile in a directory of its own under tmp makes it, and tmp again if it was removed', async ({
+    drive,
+    root,
+  }) => {
+    const w = await drive.createFile(SYSTEM_VOLUME, `${TMP_DIR}/u1/part.1`);
+    await w.write(Buffer.from('one'));
+    await w.close();
+    const w2 = await drive.createFile(SYSTEM_VOLUME, `${TMP_DIR}/u1/part.2`);
+    await w2.write(Buffer.from('two'));
+    await w2.close();
+    await fs.rm(path.join(root, SYSTEM_VOLUME, TMP_DIR), { recursive: true });
+    const w3 = await drive.createFile(SYSTEM_VOLUME, `${TMP_DIR}/u2/part.1`);
+    await w3.write(Buffer.from('three'));
+    await w3.close();
+    assert.equal(await fs.readFile(path.join(root, SYSTEM_VOLUME, TMP_DIR, 'u2', 'part.1'), 'utf8'), 'three');
+  });
+
+  withVolume(
+    'a file written in many pieces past the writeback interval reads back whole',
+    async ({ drive }) => {
+      const parts = Array.from({ length: 40 }, (_, i) => randomBytes(200_000 + i));
+      const w = await drive.createFile(V, 'big');
+      for (const p of parts) await w.write(p);
+      await w.close();
+      assert.deepEqual(await drive.readAll(V, 'big'), Buffer.concat(parts));
+    },
+  );
+
   withVolume('readFileStream streams a range, or to the end', async ({ drive }) => {
     const data = randomBytes(700_000);
     await drive.writeAll(V, 'f', data);
@@ -555,6 +639,7 @@ export function storageAPISuite(s: Test, make: DriveFactory): void {
           ['writeAll', () => drive.writeAll(V, p, m)],
           ['createFile', () => drive.createFile(V, p)],
           ['readFile', () => drive.readFile(V, p, 0, 1)],
+          ['openFile', () => drive.openFile(V, p)],
           ['readFileStream', () => drive.readFileStream(V, p, 0)],
           ['statFile', () => drive.statFile(V, p)],
           ['readMetadata', () => drive.readMetadata(V, p)],
@@ -886,7 +971,9 @@ export function storageAPISuite(s: Test, make: DriveFactory): void {
         ['readAll', () => drive.readAll(V, 'f')],
         ['writeAll', () => drive.writeAll(V, 'f', Buffer.from('x'))],
         ['createFile', () => drive.createFile(V, 'a/f')],
+        ['createFile in tmp', () => drive.createFile(SYSTEM_VOLUME, `${TMP_DIR}/u/part.1`)],
         ['readFile', () => drive.readFile(V, 'f', 0, 1)],
+        ['openFile', () => drive.openFile(V, 'f')],
         ['readFileStream', () => drive.readFileStream(V, 'f', 0)],
         ['statFile', () => drive.statFile(V, 'f')],
         ['readMetadata', () => drive.readMetadata(V, 'obj')],

@@ -5,11 +5,14 @@ pub mod bitrot;
 pub mod digest;
 pub mod erasure;
 pub mod frames;
+pub mod fsio;
 pub mod gf;
 pub mod kernels;
 pub mod placement;
+pub mod readat;
 pub mod simd;
 pub mod walk;
+pub mod writeback;
 
 #[cfg(feature = "napi-binding")]
 pub mod binding;

@@ -10,7 +10,7 @@
  * on, read the data shards, verify every block and rebuild from parity what is missing or rotten.
  */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type ChecksumKind, Checksums, ErasureCoder } from '../native';
 import { isObjectError, ObjectError } from '../object/errors';
 import type { Body } from '../object/ObjectLayer';
@@ -27,8 +27,9 @@ import type {
 } from '../object/types';
 import { isStorageError, StorageError } from '../storage/errors';
 import { META_FILE, objectPath } from '../storage/paths';
-import { type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
-import { type Batch, BatchReader, BodyTooLarge } from './batches';
+import { type FileReader, type StorageAPI, SYSTEM_VOLUME, TMP_DIR } from '../storage/StorageAPI';
+import { type Batch, BatchReader, BatchStream, BodyTooLarge, giveBuffer, takeBuffer } from './batches';
+import { type Coordinator, LocalCoordinator } from './coordinator';
 import { PartLayout } from './layout';
 import {
   type BitrotAlgorithm,
@@ -49,7 +50,6 @@ import {
   toObjectInfo,
   versionIdNew,
 } from './metadata';
-import { type Coordinator, LocalCoordinator } from './coordinator';
 import { deletionBlocker } from './objectLock';
 import {
   hashOrder,
@@ -85,6 +85,23 @@ export interface ErasureSetOptions {
 type Slot = StorageAPI | null;
 
 type Settled<T> = T | Error;
+
+/** The shard files of one part a GET reads from, each opened on first use and held to the part's end. */
+interface ShardFiles {
+  path: string;
+  /** The part is read in one batch: each shard in one `readFile` (one pool round trip), not held. */
+  once: boolean;
+  open: (Promise<FileReader> | undefined)[];
+  /** Shards that failed to open or read: not tried again in this part. */
+  dead: boolean[];
+}
+
+async function closeShard(f: Promise<FileReader> | undefined): Promise<void> {
+  await f?.then(
+    (r) => r.close(),
+    () => {},
+  );
+}
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -528,9 +545,14 @@ export class ErasureSet {
       }
     };
 
-    // Frame buffers: two sets, so one batch is written while the next is encoded.
+    // Frame buffers: two sets, so one batch is written while the next is encoded. They come from
+    // the shared pool, a full batch's frames each, and go back once the writes are settled.
     const framePool: Buffer[][] = [];
+    const frameSets: Buffer[][] = [];
+    const full = new PartLayout(Number.MAX_SAFE_INTEGER, this.blockSize, k);
+    const fullFrames = full.framesLength(0, BATCH_BLOCKS);
     let writing: Promise<void> = Promise.resolve();
+    let closing: Promise<void> | undefined;
     let size = 0;
     let pending: Promise<void>[] = [];
     try {
@@ -539,24 +561,36 @@ export class ErasureSet {
       let batch: Batch | undefined = first;
       while (batch) {
         const b: Batch = batch;
+        // The body's next batch is read while this one is encoded and written.
+        const ahead = b.last ? undefined : batches.next();
+        ahead?.catch(() => {}); // awaited below, unless this batch fails first
         const layoutSize = b.last ? b.offset + b.data.length : Number.MAX_SAFE_INTEGER;
         const layout = new PartLayout(layoutSize, this.blockSize, k);
         const firstBlock = b.offset / this.blockSize;
         const blocks = Math.ceil(b.data.length / this.blockSize);
         const flen = layout.framesLength(firstBlock, blocks);
         let frames = framePool.pop();
-        if (!frames || frames[0]!.length < flen)
-          frames = Array.from({ length: n }, () => Buffer.allocUnsafeSlow(flen));
+        if (!frames) {
+          frames = Array.from({ length: n }, () => takeBuffer(Math.max(flen, fullFrames)));
+          frameSets.push(frames);
+        }
         const views = frames.map((f) => f.subarray(0, flen));
-        // MD5 runs beside the encoding, on another worker; the batch's buffer is released when both are done.
+        // MD5 runs beside the encoding, on another worker; the batch's buffer is released when both
+        // are done, whatever happens (the read ahead may be waiting for a buffer).
         const md5 = checks.update(b.data);
-        await coder.encodeFrames(
+        const encoded = coder.encodeFrames(
           b.data,
           views,
           { size: layoutSize, blockSize: this.blockSize, firstBlock },
           this.frameOptions(),
         );
-        pending.push(md5.then(() => b.release()));
+        const done = Promise.allSettled([md5, encoded]).then(() => {
+          b.release();
+          return md5;
+        });
+        done.catch(() => {}); // awaited with the others below; not unhandled meanwhile
+        pending.push(done);
+        await encoded;
         size += b.data.length;
         await writing;
         checkQuorum();
@@ -577,12 +611,12 @@ export class ErasureSet {
           await Promise.all(pending);
           pending = [];
         }
-        const next: IteratorResult<Batch> | undefined = b.last ? undefined : await batches.next();
+        const next: IteratorResult<Batch> | undefined = ahead && (await ahead);
         batch = next && !next.done ? next.value : undefined;
       }
       await writing;
-      await Promise.all(pending);
-      await Promise.all(
+      // The files' fdatasync runs while the last MD5 updates finish.
+      closing = Promise.all(
         writers.map(async (w, i) => {
           if (!alive[i] || w instanceof Error) return;
           try {
@@ -591,14 +625,20 @@ export class ErasureSet {
             fail(i);
           }
         }),
-      );
+      ).then(() => {});
+      await Promise.all(pending);
+      await closing;
       checkQuorum();
       return { size, alive };
     } catch (e) {
       await writing.catch(() => {});
+      await closing;
       await Promise.allSettled(pending);
       await Promise.all(writers.map((w) => (w instanceof Error ? undefined : w.abort())));
       throw e;
+    } finally {
+      // Every write and encode has settled here (awaited above, on either path).
+      for (const set of frameSets) for (const f of set) giveBuffer(f);
     }
   }
 
@@ -732,7 +772,7 @@ export class ErasureSet {
       const range = opts.range ? clampRange(opts.range, v.size, bucket, key) : null;
       const start = range ? range.start : 0;
       const end = range ? range.end : v.size - 1;
-      const stream = Readable.from(this.readRange(bucket, key, pick, start, end), { objectMode: false });
+      const stream = this.readRange(bucket, key, pick, start, end);
       if (v.dataDir) {
         const done = this.streamFrom(bucket, pathOf(bucket, key), v.dataDir);
         stream.once('close', done);
@@ -770,62 +810,69 @@ export class ErasureSet {
     await del();
   }
 
-  /** The bytes `start..end` (inclusive) of the picked version, part by part, batch by batch. */
-  private async *readRange(
-    bucket: string,
-    key: string,
-    pick: QuorumPick,
-    start: number,
-    end: number,
-  ): AsyncGenerator<Buffer> {
+  /**
+   * The bytes `start..end` (inclusive) of the picked version, part by part, batch by batch, as a
+   * stream that reads the next batch while the current one is written (`BatchStream`). Each shard
+   * file is opened once per part and held to its end; one read buffer per shard for the whole
+   * stream (each batch is decoded before the next is read).
+   */
+  private readRange(bucket: string, key: string, pick: QuorumPick, start: number, end: number): Readable {
     const v = pick.version as ObjectDataVersion;
-    if (end < start) return;
     const { dataBlocks: k, parityBlocks: m, blockSize, distribution } = v.erasure;
-    const coder = this.coder(k, m);
-    const path = pathOf(bucket, key);
-    // Which drive holds shard s (0-based): the agreeing drive whose distribution says so.
-    const holder: (number | undefined)[] = new Array(k + m);
-    for (const i of pick.agree) holder[distribution[i]! - 1] = i;
-    // One read buffer per shard for the whole stream: each batch's frames are decoded before the
-    // next batch is read, and fresh buffers per read were most of the collector's work on GETs.
-    const scratch: (Buffer | undefined)[] = new Array(k + m);
-    let partStart = 0;
-    for (const part of v.parts) {
-      const partEnd = partStart + part.size - 1;
-      if (partEnd < start || partStart > end) {
-        partStart += part.size;
-        continue;
+    const batches = async function* (this: ErasureSet, take: (length: number) => Buffer) {
+      if (end < start) return;
+      const coder = this.coder(k, m);
+      const path = pathOf(bucket, key);
+      // Which drive holds shard s (0-based): the agreeing drive whose distribution says so.
+      const holder: (number | undefined)[] = new Array(k + m);
+      for (const i of pick.agree) holder[distribution[i]! - 1] = i;
+      // Read buffers, one per shard for the whole stream, from the shared pool and back to it.
+      const scratch: (Buffer | undefined)[] = new Array(k + m);
+      let partStart = 0;
+      try {
+        for (const part of v.parts) {
+          const partEnd = partStart + part.size - 1;
+          if (partEnd < start || partStart > end) {
+            partStart += part.size;
+            continue;
+          }
+          const from = Math.max(start, partStart) - partStart;
+          const to = Math.min(end, partEnd) - partStart;
+          const layout = new PartLayout(part.size, blockSize, k);
+          const b0 = Math.floor(from / blockSize);
+          const b1 = Math.floor(to / blockSize);
+          const files: ShardFiles = {
+            path: `${path}/${v.dataDir}/part.${part.number}`,
+            once: b1 - b0 < BATCH_BLOCKS,
+            open: new Array(k + m),
+            dead: new Array<boolean>(k + m).fill(false),
+          };
+          try {
+            for (let b = b0; b <= b1; b += BATCH_BLOCKS) {
+              const nb = Math.min(BATCH_BLOCKS, b1 - b + 1);
+              const out = take(layout.dataLength(b, nb));
+              await this.readBlocks(bucket, key, pick, holder, coder, layout, files, b, nb, out, scratch);
+              const lo = b === b0 ? from - b0 * blockSize : 0;
+              const hi = b + nb - 1 === b1 ? to - b * blockSize + 1 : out.length;
+              yield out.subarray(lo, hi);
+            }
+          } finally {
+            await Promise.all(files.open.map(closeShard));
+          }
+          partStart += part.size;
+        }
+      } finally {
+        // No read is in flight here: each batch's reads are settled before it is decoded.
+        for (const buf of scratch) if (buf) giveBuffer(buf);
       }
-      const from = Math.max(start, partStart) - partStart;
-      const to = Math.min(end, partEnd) - partStart;
-      const layout = new PartLayout(part.size, blockSize, k);
-      const b0 = Math.floor(from / blockSize);
-      const b1 = Math.floor(to / blockSize);
-      for (let b = b0; b <= b1; b += BATCH_BLOCKS) {
-        const nb = Math.min(BATCH_BLOCKS, b1 - b + 1);
-        const out = Buffer.allocUnsafe(layout.dataLength(b, nb));
-        await this.readBlocks(
-          bucket,
-          key,
-          pick,
-          holder,
-          coder,
-          layout,
-          `${path}/${v.dataDir}/part.${part.number}`,
-          b,
-          nb,
-          out,
-          scratch,
-        );
-        const lo = b === b0 ? from - b0 * blockSize : 0;
-        const hi = b + nb - 1 === b1 ? to - b * blockSize + 1 : out.length;
-        yield out.subarray(lo, hi);
-      }
-      partStart += part.size;
-    }
+    };
+    return new BatchStream((take) => batches.call(this, take), blockSize * BATCH_BLOCKS);
   }
 
-  /** Reads and decodes blocks `b .. b + nb - 1` of one part into `out`: data shards first, parity if needed. */
+  /**
+   * Reads and decodes blocks `b .. b + nb - 1` of one part into `out`: data shards first, parity if
+   * needed. A shard that fails to open or read is not read again in this part (`files.dead`).
+   */
   private async readBlocks(
     bucket: string,
     key: string,
@@ -833,7 +880,7 @@ export class ErasureSet {
     holder: (number | undefined)[],
     coder: ErasureCoder,
     layout: PartLayout,
-    file: string,
+    files: ShardFiles,
     b: number,
     nb: number,
     out: Buffer,
@@ -849,7 +896,7 @@ export class ErasureSet {
     const read = async (s: number) => {
       tried[s] = true;
       const i = holder[s];
-      if (i === undefined) return;
+      if (i === undefined || files.dead[s]) return;
       if (inline) {
         const own = pick.perDrive[i] as ObjectDataVersion | undefined;
         frames[s] =
@@ -863,20 +910,35 @@ export class ErasureSet {
       try {
         let into = scratch[s];
         if (!into || into.length < length) {
-          into = Buffer.allocUnsafeSlow(
-            Math.max(length, layout.framesLength(0, Math.min(BATCH_BLOCKS, layout.blocks))),
-          );
+          // A full batch's frames whatever this part's size: the pool keeps one size per shape.
+          const full = new PartLayout(Number.MAX_SAFE_INTEGER, layout.blockSize, k);
+          if (into) giveBuffer(into);
+          into = takeBuffer(Math.max(length, full.framesLength(0, BATCH_BLOCKS)));
           scratch[s] = into;
         }
-        frames[s] = await d.readFile(bucket, file, offset, length, into);
+        if (files.once) {
+          frames[s] = await d.readFile(bucket, files.path, offset, length, into);
+        } else {
+          files.open[s] ??= d.openFile(bucket, files.path);
+          frames[s] = await (await files.open[s]).read(offset, length, into);
+        }
       } catch (e) {
         frames[s] = null;
+        files.dead[s] = true;
+        void closeShard(files.open[s]);
         // An offline drive is not damage to heal; a missing or short file on a live one is.
         if (!isStorageError(e, 'DriveNotFound', 'DriveOffline')) damaged = true;
       }
     };
     let damaged = false;
-    await Promise.all(Array.from({ length: k }, (_, s) => read(s)));
+    // The first k shards that can be read, data shards first: no second round trip for a shard
+    // already known missing.
+    const first: number[] = [];
+    for (let s = 0; s < total; s++) {
+      if (holder[s] === undefined || files.dead[s]) tried[s] = true;
+      else if (first.length < k) first.push(s);
+    }
+    await Promise.all(first.map(read));
     const layoutArg = { size: layout.size, blockSize: layout.blockSize, firstBlock: b, blockCount: nb };
     const frameOpts = { algorithm: bitrotOf(pick.version as ObjectDataVersion) };
     let rotten: number[] = [];

@@ -2,13 +2,14 @@
  * A `StorageAPI` wrapper that injects faults, for tests of everything above a drive (quorum,
  * healing, listing merges). With no fault set it behaves exactly like the drive it wraps.
  *
- * - `setOffline(true)`: every call (and every further write, read chunk or walk entry of what is
- *   already open) fails with `DriveOffline`; `abort` still never throws.
+ * - `setOffline(true)`: every call (and every further write, read, read chunk or walk entry of what
+ *   is already open) fails with `DriveOffline`; `abort` and `FileReader.close` still never throw.
  * - `failNext(method, error, count = 1)`: the next `count` calls of `method` fail with `error`
- *   (a code or a `StorageError`) without reaching the drive. `'write'` targets `FileWriter.write`.
+ *   (a code or a `StorageError`) without reaching the drive. `'write'` targets `FileWriter.write`,
+ *   `'read'` targets `FileReader.read`.
  * - `delay(ms)`: every call waits `ms` first (0 turns it off).
- * - `corruptReads(true)`: data returned by `readFile` and `readFileStream` has one byte flipped
- *   (the first of each `readFile`, the first of each stream), as bitrot would.
+ * - `corruptReads(true)`: data returned by `readFile`, `FileReader.read` and `readFileStream` has
+ *   one byte flipped (the first of each read, the first of each stream), as bitrot would.
  * - `failWritesAfter(bytes)`: `FileWriter.write` fails with `DriveFull` once the writers of this
  *   drive have written `bytes` in total from now (`undefined` turns it off). The failing write
  *   writes nothing.
@@ -16,10 +17,18 @@
  */
 import { Readable } from 'node:stream';
 import { StorageError, type StorageErrorCode } from './errors';
-import type { DiskInfo, FileWriter, StorageAPI, VolInfo, WalkEntry, WalkOptions } from './StorageAPI';
+import type {
+  DiskInfo,
+  FileReader,
+  FileWriter,
+  StorageAPI,
+  VolInfo,
+  WalkEntry,
+  WalkOptions,
+} from './StorageAPI';
 
-/** The methods faults can target; `'write'` is `FileWriter.write`. */
-export type FaultMethod = Exclude<keyof StorageAPI, 'endpoint'> | 'write';
+/** The methods faults can target; `'write'` is `FileWriter.write`, `'read'` is `FileReader.read`. */
+export type FaultMethod = Exclude<keyof StorageAPI, 'endpoint'> | 'write' | 'read';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -157,6 +166,20 @@ export class FaultyDrive implements StorageAPI {
     const buf = await this.inner.readFile(volume, path, offset, length, into);
     if (this.corrupt && buf.length > 0) buf[0]! ^= 0xff;
     return buf;
+  }
+
+  async openFile(volume: string, path: string): Promise<FileReader> {
+    await this.enter('openFile');
+    const r = await this.inner.openFile(volume, path);
+    return {
+      read: async (offset, length, into) => {
+        await this.enter('read');
+        const buf = await r.read(offset, length, into);
+        if (this.corrupt && buf.length > 0) buf[0]! ^= 0xff;
+        return buf;
+      },
+      close: () => r.close(),
+    };
   }
 
   async readFileStream(volume: string, path: string, offset: number, length?: number): Promise<Readable> {

@@ -1,14 +1,17 @@
 /**
  * A drive that is a directory on a local file system: `<root>/<volume>/<path>`.
  *
- * Crash safety: whole files are written to `<root>/.cairn.sys/tmp/<uuid>` (same file system),
- * fsynced, renamed over their target, and the target's directory is fsynced; a crash leaves the old
- * file or the new one, plus at worst a stray temp file that `cleanTmp` removes. Directories this
- * drive creates are fsynced into their parents too.
+ * Crash safety: whole files are written to a new file in `<root>/.cairn.sys/tmp/` (same file
+ * system), fsynced, renamed over their target, and the target's directory is fsynced; a crash leaves
+ * the old file or the new one, plus at worst a stray temp file that `cleanTmp` removes. Directories
+ * this drive creates are fsynced into their parents too. Small whole files (metadata, configs) are
+ * read and written, and commits made, by one native task each (`fsio`, native/src/fsio.rs): one
+ * thread-pool round trip per drive where `fs/promises` takes one per system call.
  *
  * Errors: every OS error becomes a `StorageError` (`./osErrors`). When an ENOENT/ENOTDIR hits a path
  * that should be there, one stat of the root (then of the volume) tells `DriveNotFound` (unmounted,
- * removed) and `VolumeNotFound` apart from a missing file; healthy calls pay nothing for it.
+ * removed) and `VolumeNotFound` apart from a missing file; healthy calls pay nothing for it, and a
+ * native read of a missing file checks its volume in the same task.
  * Nothing ever creates the root or a volume implicitly (except the system volume, which the first
  * temporary write makes), so a vanished mount point is never silently refilled on the parent disk.
  */
@@ -17,13 +20,14 @@ import { type Dirent, constants as fsConstants, type Stats } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ObjectWalker } from '../native';
+import { type FsioError, fsio, ObjectWalker, readFileAt, startWriteback } from '../native';
 import { StorageError } from './errors';
 import { readFormat } from './format';
 import { errnoOf, type OsOp, toStorageError } from './osErrors';
 import { assertSafePath, compareKeys, encodeSegment, META_FILE } from './paths';
 import {
   type DiskInfo,
+  type FileReader,
   type FileWriter,
   type StorageAPI,
   SYSTEM_VOLUME,
@@ -35,6 +39,11 @@ import {
 
 /** Bytes per read of `readFileStream`. */
 const STREAM_CHUNK = 256 * 1024;
+/**
+ * A file being written has its writeback started every this many bytes, so that the fsync at its
+ * close finds little left to write (the device works while the body streams).
+ */
+const WRITEBACK_BYTES = 4 * 1024 * 1024;
 /**
  * Entries per batch of a walk, growing: one for a caller that wants one (is there anything here?),
  * then a few thread round trips for a page of 1000, each batch read while the previous one is
@@ -202,11 +211,6 @@ export class LocalDrive implements StorageAPI {
     return created;
   }
 
-  /** Removes directories made by `mkdirAll` (deepest first) when the operation they served failed. */
-  private async undoMkdir(created: string[]): Promise<void> {
-    for (const dir of [...created].reverse()) await fsp.rmdir(dir).catch(() => {});
-  }
-
   private tmpDir(): string {
     return path.join(this.root, SYSTEM_VOLUME, TMP_DIR);
   }
@@ -223,36 +227,6 @@ export class LocalDrive implements StorageAPI {
       }
     }
     this.tmpReady = true;
-  }
-
-  /** Writes `data` to a new fsynced temporary file; returns its absolute path. */
-  private async writeTmp(data: Buffer): Promise<string> {
-    await this.ensureTmp();
-    const tmp = path.join(this.tmpDir(), randomUUID());
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(tmp, 'wx');
-    } catch (e) {
-      if (errnoOf(e) !== 'ENOENT') return await this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
-      // The tmp directory was removed under us (a clean-up, a delete of its last entry): remake it.
-      this.tmpReady = false;
-      await this.ensureTmp();
-      try {
-        fh = await fsp.open(tmp, 'wx');
-      } catch (e2) {
-        return await this.fail(e2, 'write', SYSTEM_VOLUME, TMP_DIR);
-      }
-    }
-    try {
-      await writeFully(fh, data, 0);
-      await fh.sync();
-      await fh.close();
-    } catch (e) {
-      await fh.close().catch(() => {});
-      await fsp.unlink(tmp).catch(() => {});
-      return await this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
-    }
-    return tmp;
   }
 
   /**
@@ -275,15 +249,35 @@ export class LocalDrive implements StorageAPI {
     await fsyncDir(path.dirname(dst));
   }
 
-  /** Atomically replaces `volume/rel` with `data`. */
+  /**
+   * Atomically replaces `volume/rel` with `data`: a temp file, fsync, rename (making the parents),
+   * fsync of the directory, all in one native task (`native/src/fsio.rs`), which remakes the temp
+   * directory when it is missing.
+   */
   private async atomicWrite(volume: string, rel: string, data: Buffer): Promise<void> {
-    const tmp = await this.writeTmp(data);
     try {
-      await this.renameInto(tmp, volume, rel);
+      await fsio.writeFileAtomic(this.abs(volume, rel), data, {
+        tmpDir: this.tmpDir(),
+        baseDir: this.volDir(volume),
+      });
     } catch (e) {
-      await fsp.unlink(tmp).catch(() => {});
-      await this.fail(e, 'write', volume, rel);
+      await this.failCommit(e, volume, rel);
     }
+  }
+
+  /**
+   * Translates an error of a native read: a missing file whose volume the read found there (a new
+   * key's usual case) is `FileNotFound` without `fail`'s looks at the disk.
+   */
+  private async failRead(e: unknown, volume: string, rel: string): Promise<never> {
+    if ((e as Partial<FsioError>).volumeExists) throw toStorageError(e, 'read', this.where(volume, rel));
+    return this.fail(e, 'read', volume, rel);
+  }
+
+  /** Translates an error of a native write (`atomicWrite`, `renameData`) by the step that failed. */
+  private failCommit(e: unknown, volume: string, rel: string): Promise<never> {
+    if ((e as Partial<FsioError>).stage === 'tmp') return this.fail(e, 'write', SYSTEM_VOLUME, TMP_DIR);
+    return this.fail(e, 'write', volume, rel);
   }
 
   /** Removes empty directories from `rel` upwards, stopping below the volume at the first non-empty one. */
@@ -441,9 +435,9 @@ export class LocalDrive implements StorageAPI {
     assertVolumeName(volume);
     assertEntryPath(rel);
     try {
-      return await fsp.readFile(this.abs(volume, rel));
+      return await fsio.readFile(this.abs(volume, rel), undefined, this.volDir(volume));
     } catch (e) {
-      return await this.fail(e, 'read', volume, rel);
+      return await this.failRead(e, volume, rel);
     }
   }
 
@@ -461,14 +455,34 @@ export class LocalDrive implements StorageAPI {
     assertVolumeName(volume);
     assertEntryPath(rel);
     const file = this.abs(volume, rel);
+    const parent = parentOf(rel);
     let fh: FileHandle;
     try {
-      try {
+      if (volume === SYSTEM_VOLUME && parentOf(parent) === TMP_DIR) {
+        // A file in a directory of its own under tmp (a write's data dir): the directory is made
+        // first (a fresh one is the rule) and without `mkdirAll`'s directory fsyncs, which would be
+        // wasted: it leaves tmp by a rename, whose directories are fsynced then.
+        const dir = this.abs(volume, parent);
+        await this.ensureTmp();
+        await fsp.mkdir(dir).catch(async (e: unknown) => {
+          if (errnoOf(e) === 'EEXIST') return;
+          if (errnoOf(e) !== 'ENOENT') throw e;
+          // The tmp directory was removed under us (a clean-up): remake it, never the root.
+          this.tmpReady = false;
+          await this.ensureTmp();
+          await fsp.mkdir(dir).catch((e2: unknown) => {
+            if (errnoOf(e2) !== 'EEXIST') throw e2;
+          });
+        });
         fh = await fsp.open(file, 'w');
-      } catch (e) {
-        if (errnoOf(e) !== 'ENOENT') throw e;
-        await this.mkdirAll(volume, parentOf(rel));
-        fh = await fsp.open(file, 'w');
+      } else {
+        try {
+          fh = await fsp.open(file, 'w');
+        } catch (e) {
+          if (errnoOf(e) !== 'ENOENT') throw e;
+          await this.mkdirAll(volume, parent);
+          fh = await fsp.open(file, 'w');
+        }
       }
     } catch (e) {
       return await this.fail(e, 'write', volume, rel);
@@ -488,28 +502,34 @@ export class LocalDrive implements StorageAPI {
     checkRange(offset, length);
     if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes for ${length}`);
     const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    let done: number;
+    try {
+      // Open, read, close in one native task: one pool round trip instead of four.
+      done = await readFileAt(this.abs(volume, rel), offset, buf);
+    } catch (e) {
+      return await this.fail(e, 'read', volume, rel);
+    }
+    if (done < length) {
+      throw new StorageError(
+        'FileCorrupt',
+        `${this.where(volume, rel)}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
+      );
+    }
+    return buf;
+  }
+
+  async openFile(volume: string, rel: string): Promise<FileReader> {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
     let fh: FileHandle | undefined;
     try {
       fh = await fsp.open(this.abs(volume, rel), 'r');
-      if (length === 0 && !(await fh.stat()).isFile())
-        throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) {
-          throw new StorageError(
-            'FileCorrupt',
-            `${this.where(volume, rel)}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
-          );
-        }
-        done += bytesRead;
-      }
-      return buf;
+      if (!(await fh.stat()).isFile()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
     } catch (e) {
-      return await this.fail(e, 'read', volume, rel);
-    } finally {
       await fh?.close().catch(() => {});
+      return await this.fail(e, 'read', volume, rel);
     }
+    return new LocalFileReader(fh, this.where(volume, rel));
   }
 
   async readFileStream(volume: string, rel: string, offset: number, length?: number): Promise<Readable> {
@@ -554,23 +574,12 @@ export class LocalDrive implements StorageAPI {
     assertVolumeName(volume);
     assertEntryPath(rel);
     const file = `${rel}/${META_FILE}`;
-    if (opts.head === undefined) return this.readAll(volume, file);
-    checkRange(0, opts.head);
-    let fh: FileHandle | undefined;
+    if (opts.head !== undefined) checkRange(0, opts.head);
+    // One native task per drive (open, fstat, read, close): see `bench/metadata.bench.ts`.
     try {
-      fh = await fsp.open(this.abs(volume, file), 'r');
-      const buf = Buffer.allocUnsafe(Math.min(opts.head, (await fh.stat()).size));
-      let done = 0;
-      while (done < buf.length) {
-        const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done < buf.length ? buf.subarray(0, done) : buf;
+      return await fsio.readFile(this.abs(volume, file), opts.head, this.volDir(volume));
     } catch (e) {
-      return await this.fail(e, 'read', volume, file);
-    } finally {
-      await fh?.close().catch(() => {});
+      return await this.failRead(e, volume, file);
     }
   }
 
@@ -594,45 +603,26 @@ export class LocalDrive implements StorageAPI {
     assertEntryPath(dstPath);
     assertEntryPath(dataDir);
     if (dataDir.includes('/')) throw new StorageError('InvalidPath', `data dir ${JSON.stringify(dataDir)}`);
-    const src = this.abs(srcVolume, srcPath);
-    const objDir = this.abs(dstVolume, dstPath);
-    const dst = path.join(objDir, dataDir);
-
-    // 1. The data directory into the object directory; on failure nothing is left changed.
-    let created: string[] = [];
+    // In one native task, in this order (`native/src/fsio.rs`): 1. the data directory into the
+    // object directory (made when missing); on failure nothing is left changed. 2. fsync of both
+    // directories, so the move is durable, then 3. the commit: the metadata file replaced
+    // atomically. A failure before the commit moves the data back where the caller can retry or
+    // clean it (a crash there leaves an orphan data dir, which the scanner removes).
     try {
-      await fsp.rename(src, dst);
+      await fsio.renameData(metadata, {
+        src: this.abs(srcVolume, srcPath),
+        dir: this.abs(dstVolume, dstPath),
+        dataDir,
+        metaFile: META_FILE,
+        tmpDir: this.tmpDir(),
+        baseDir: this.volDir(dstVolume),
+      });
     } catch (e) {
-      if (!isMissing(e)) return await this.fail(e, 'write', dstVolume, `${dstPath}/${dataDir}`);
-      try {
-        await fsp.lstat(src);
-      } catch (e2) {
-        return await this.fail(e2, 'read', srcVolume, srcPath);
-      }
-      try {
-        created = await this.mkdirAll(dstVolume, dstPath);
-        await fsp.rename(src, dst);
-      } catch (e2) {
-        await this.undoMkdir(created);
-        return await this.fail(e2, 'write', dstVolume, `${dstPath}/${dataDir}`);
-      }
-    }
-
-    // 2. Make the move durable, then 3. commit by replacing the metadata file atomically.
-    try {
-      await fsyncDir(objDir);
-      if (path.dirname(src) !== objDir) await fsyncDir(path.dirname(src));
-      await this.atomicWrite(dstVolume, `${dstPath}/${META_FILE}`, metadata);
-    } catch (e) {
-      // Not committed: put the data back where the caller can retry or clean it (a crash here would
-      // leave an orphan data dir, which the scanner removes; an error need not).
-      try {
-        await fsp.rename(dst, src);
-        await this.undoMkdir(created);
-      } catch {
-        // Left as an orphan data dir.
-      }
-      await this.fail(e, 'write', dstVolume, dstPath);
+      const stage = (e as Partial<FsioError>).stage;
+      if (stage === 'source') return await this.fail(e, 'read', srcVolume, srcPath);
+      if (stage === 'move') return await this.fail(e, 'write', dstVolume, `${dstPath}/${dataDir}`);
+      if (stage === 'sync') return await this.fail(e, 'write', dstVolume, dstPath);
+      return await this.failCommit(e, dstVolume, `${dstPath}/${META_FILE}`);
     }
   }
 
@@ -776,9 +766,16 @@ export class LocalDrive implements StorageAPI {
   }
 }
 
-/** A `FileWriter` over an open file; writes are queued so that concurrent calls keep their order. */
+/**
+ * A `FileWriter` over an open file; writes are queued so that concurrent calls keep their order.
+ * Every `WRITEBACK_BYTES` written, the writeback of what was written is started in the background
+ * (one at a time), so that the `fdatasync` at close has little left to wait for.
+ */
 class LocalFileWriter implements FileWriter {
   private position = 0;
+  /** Bytes whose writeback has been started. */
+  private started = 0;
+  private writeback: Promise<void> | undefined;
   private queue: Promise<void> = Promise.resolve();
   private failure: StorageError | undefined;
   private state: 'open' | 'closed' | 'broken' | 'aborted' = 'open';
@@ -818,18 +815,32 @@ class LocalFileWriter implements FileWriter {
     } catch (e) {
       this.failure = this.translate(e);
       throw this.failure;
+    } finally {
+      this.startWriteback();
     }
+  }
+
+  private startWriteback(): void {
+    if (this.writeback || this.position - this.started < WRITEBACK_BYTES) return;
+    const from = this.started;
+    this.started = this.position;
+    this.writeback = startWriteback(this.fh.fd, from, this.position - from).finally(() => {
+      this.writeback = undefined;
+    });
   }
 
   async close(): Promise<void> {
     await this.queue;
+    await this.writeback; // it holds the descriptor's number
     if (this.state === 'closed') return;
     if (this.state !== 'open') {
       throw this.failure ?? new StorageError('FaultyDrive', `close after ${this.state}: ${this.file}`);
     }
     try {
       if (this.failure) throw this.failure; // a file missing a write must not pass for complete
-      await this.fh.sync();
+      // The size changed only by writing: fdatasync makes it durable with the data (what it skips
+      // is timestamps).
+      await this.fh.datasync();
       await this.fh.close();
       this.state = 'closed';
     } catch (e) {
@@ -844,9 +855,49 @@ class LocalFileWriter implements FileWriter {
   async abort(): Promise<void> {
     await this.queue;
     if (this.state === 'closed' || this.state === 'aborted') return;
+    await this.writeback; // it holds the descriptor's number
     if (this.state === 'open') await this.fh.close().catch(() => {});
     this.state = 'aborted';
     await fsp.unlink(this.file).catch(() => {});
+  }
+}
+
+/** A `FileReader` over an open file: positioned reads, any number at once. */
+class LocalFileReader implements FileReader {
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly where: string,
+  ) {}
+
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    checkRange(offset, length);
+    if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes for ${length}`);
+    if (this.closing) throw new StorageError('FaultyDrive', `read after close: ${this.where}`);
+    const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } catch (e) {
+      throw toStorageError(e, 'read', this.where);
+    }
+    if (done < length) {
+      throw new StorageError(
+        'FileCorrupt',
+        `${this.where}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
+      );
+    }
+    return buf;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.fh.close().catch(() => {});
+    return this.closing;
   }
 }
 

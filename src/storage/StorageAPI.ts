@@ -63,6 +63,18 @@ export interface FileWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * A file held open for reads at any offset: a GET holds one per shard file for its whole stream
+ * instead of opening the file for every batch. The file stays readable while held, even if it is
+ * removed meanwhile.
+ */
+export interface FileReader {
+  /** Reads `length` bytes at `offset` into `into` (or a new Buffer); a short file is `FileCorrupt`. */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
+  /** Closes the file; never throws, and a second call does nothing. */
+  close(): Promise<void>;
+}
+
 export interface StorageAPI {
   /** Where this drive is (a path for local drives); used in messages and admin output. */
   readonly endpoint: string;
@@ -87,6 +99,8 @@ export interface StorageAPI {
   createFile(volume: string, path: string, size?: number): Promise<FileWriter>;
   /** Reads `length` bytes at `offset` into `into` (or a new Buffer); a short file is `FileCorrupt`. */
   readFile(volume: string, path: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
+  /** Opens a file for `FileReader.read`s: `FileNotFound` if absent, `IsNotRegular` if a directory. */
+  openFile(volume: string, path: string): Promise<FileReader>;
   /** A stream of `length` bytes from `offset` (to the end when `length` is omitted). */
   readFileStream(volume: string, path: string, offset: number, length?: number): Promise<Readable>;
   /** Size in bytes, `FileNotFound` if absent, `IsNotRegular` if a directory. */

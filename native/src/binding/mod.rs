@@ -8,8 +8,11 @@ pub mod bitrot;
 pub mod digest;
 pub mod erasure;
 pub mod frames;
+pub mod fsio;
 pub mod pool;
+pub mod readat;
 pub mod walk;
+pub mod writeback;
 
 use napi::{Error, Status};
 
