@@ -991,8 +991,8 @@ async function childServer(): Promise<{
   };
 }
 
-test('a 50 MiB object round-trips (SHA-256 checked); the server streams it in bounded memory', async () => {
-  const size = 50 * 1024 * 1024;
+test('a 128 MiB object round-trips (SHA-256 checked); the server streams it in bounded memory', async () => {
+  const size = 128 * 1024 * 1024;
   const chunk = 1024 * 1024;
   const seed = randomBytes(chunk);
   const hashUp = createHash('sha256');
@@ -1016,10 +1016,11 @@ test('a 50 MiB object round-trips (SHA-256 checked); the server streams it in bo
   });
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'big-bucket' })).catch(() => {});
-    // Warm up first: the first large transfer grows the heap, buffer pools and worker threads to
-    // their working size once (~35 MiB whatever the object's size); measured from there, a transfer's
-    // growth shows whether the object is held.
-    await s3.send(new PutObjectCommand({ Bucket: 'big-bucket', Key: 'warm', Body: randomBytes(16 * chunk) }));
+    // Warm up first: the first large transfers grow the heap (V8's young generation grows with the
+    // allocation rate), buffer pools and worker threads to their working size once (20-30 MiB whatever
+    // the object's size; a 16 MiB warm-up left part of that to the measured transfer); measured from
+    // there, a transfer's growth shows whether the object is held.
+    await s3.send(new PutObjectCommand({ Bucket: 'big-bucket', Key: 'warm', Body: randomBytes(64 * chunk) }));
     const warm = await s3.send(new GetObjectCommand({ Bucket: 'big-bucket', Key: 'warm' }));
     for await (const _ of warm.Body as Readable);
     const base = child?.rss() ?? 0;
@@ -1052,8 +1053,8 @@ test('a 50 MiB object round-trips (SHA-256 checked); the server streams it in bo
     if (child) {
       const grown = peak - base;
       assert.ok(
-        grown < size / 2,
-        `server RSS grew by ${(grown / 1048576).toFixed(1)} MiB for a 50 MiB object`,
+        grown < size / 4,
+        `server RSS grew by ${(grown / 1048576).toFixed(1)} MiB for a 128 MiB object`,
       );
     }
     const ranged = await s3.send(
