@@ -16,7 +16,14 @@ import { openStorage, type RunningServer, type ServerOptions, startServer } from
 import { createLogger, type LogLevel, silentLogger } from '../log';
 import { RemoteCoordinator } from './client';
 import { CoordinatorHost } from './host';
-import { type Channel, isCairnMessage, type PrimaryMessage, type WorkerMessage } from './protocol';
+import {
+  batchedSend,
+  type Channel,
+  isCairnMessage,
+  type PrimaryMessage,
+  unbatch,
+  type WorkerMessage,
+} from './protocol';
 
 /** A worker that dies is started again after this long; more than `RESTART_LIMIT` deaths a minute stop the node. */
 const RESTART_DELAY_MS = 500;
@@ -53,14 +60,12 @@ export interface RunningNode {
 
 function workerChannel(w: Worker): Channel<WorkerMessage, PrimaryMessage> {
   return {
-    send: (m) => {
+    send: batchedSend<PrimaryMessage>((m) => {
       // A worker exiting now is detached by its 'exit' handler; what it no longer reads is moot.
       if (w.isConnected()) w.send(m, undefined, () => {});
-    },
+    }),
     onMessage: (fn) => {
-      w.on('message', (m: unknown) => {
-        if (isCairnMessage(m)) fn(m as WorkerMessage);
-      });
+      w.on('message', (m: unknown) => unbatch(m, fn));
     },
   };
 }
@@ -208,14 +213,33 @@ export async function runWorker(): Promise<void> {
     if (process.connected) process.send?.(m);
   };
   const coordinator = new RemoteCoordinator({
-    send,
+    send: batchedSend<WorkerMessage>((m) => {
+      if (process.connected) process.send?.(m);
+    }),
     onMessage: (fn) => {
-      process.on('message', (m: unknown) => {
-        if (isCairnMessage(m)) fn(m as PrimaryMessage);
-      });
+      process.on('message', (m: unknown) => unbatch(m, fn));
     },
   });
-  let srv: RunningServer;
+  // Stop requests are heard from the start: one that comes while the server is still opening (a
+  // worker restarted just before the node stops) ends the process once it is open.
+  let srv: RunningServer | undefined;
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    if (srv) void srv.close().finally(() => process.exit(0));
+  };
+  process.on('message', (m: unknown) => {
+    if (isCairnMessage(m) && (m as PrimaryMessage).cairn === 'shutdown') stop();
+  });
+  // The primary is gone (killed): nothing coordinates this worker's writes any more.
+  process.on('disconnect', () => {
+    coordinator.disconnected();
+    stop();
+  });
+  // A terminal's Ctrl-C reaches the whole process group: the primary decides, so these only stop.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     srv = await startServer({ ...opts, worker: coordinator, background: false });
   } catch (e) {
@@ -229,23 +253,10 @@ export async function runWorker(): Promise<void> {
     process.disconnect?.();
     return;
   }
-  let closing = false;
-  const stop = () => {
-    if (closing) return;
-    closing = true;
-    void srv.close().finally(() => process.exit(0));
-  };
-  process.on('message', (m: unknown) => {
-    if (isCairnMessage(m) && (m as PrimaryMessage).cairn === 'shutdown') stop();
-  });
-  // The primary is gone (killed): nothing coordinates this worker's writes any more.
-  process.on('disconnect', () => {
-    coordinator.disconnected();
-    stop();
-  });
-  // A terminal's Ctrl-C reaches the whole process group: the primary decides, so these only stop.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  if (closing) {
+    await srv.close();
+    process.exit(0);
+  }
   send({
     cairn: 'ready',
     port: srv.port,

@@ -44,3 +44,41 @@ export interface Channel<In, Out> {
 export function isCairnMessage(m: unknown): m is { cairn: string } {
   return typeof m === 'object' && m !== null && typeof (m as { cairn?: unknown }).cairn === 'string';
 }
+
+/** Several messages in one IPC write, in order. */
+interface Batch {
+  cairn: 'batch';
+  msgs: { cairn: string }[];
+}
+
+/**
+ * A `send` that gathers the messages of one event-loop turn into a single IPC write: under load a
+ * worker sends a lock and an unlock per GET, and one write (a system call, a JSON document) per
+ * message was ~6% of a worker's CPU in the small-GET profile. Order is kept.
+ */
+export function batchedSend<M extends { cairn: string }>(write: (msg: M | Batch) => void): (msg: M) => void {
+  let queue: M[] | null = null;
+  const flush = () => {
+    const q = queue!;
+    queue = null;
+    write(q.length === 1 ? q[0]! : { cairn: 'batch', msgs: q });
+  };
+  return (msg) => {
+    if (queue) {
+      queue.push(msg);
+      return;
+    }
+    queue = [msg];
+    setImmediate(flush);
+  };
+}
+
+/** Calls `fn` with each message of an IPC message (one, or a batch), in order; ignores other traffic. */
+export function unbatch<M>(raw: unknown, fn: (msg: M) => void): void {
+  if (!isCairnMessage(raw)) return;
+  if (raw.cairn === 'batch') {
+    for (const m of (raw as Batch).msgs) fn(m as M);
+  } else {
+    fn(raw as M);
+  }
+}
