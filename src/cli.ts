@@ -210,7 +210,9 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     trustedProxies: proxies,
     log,
   };
-  let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'inflight' | 'close'>;
+  // A node's primary serves no request itself: its workers count their own in-flight requests.
+  let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'close'> &
+    Partial<Pick<RunningServer, 'inflight'>>;
   try {
     srv =
       workers > 1
@@ -248,7 +250,11 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
       return;
     }
     stopping = true;
-    log.info({ signal, inflight: srv.inflight() }, 'shutting down: finishing in-flight requests');
+    const inflight = srv.inflight?.();
+    log.info(
+      { signal, ...(inflight !== undefined ? { inflight } : {}) },
+      'shutting down: finishing in-flight requests',
+    );
     srv.close().then(
       () => {
         log.info('stopped');

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -493,8 +493,8 @@ async function childPids(pid: number): Promise<number[]> {
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      const stat = (await import('node:fs/promises')).readFile(`/proc/${e}/stat`, 'utf8');
-      const fields = (await stat).slice((await stat).lastIndexOf(')') + 2).split(' ');
+      const stat = await readFile(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[1]) === pid) out.push(Number(e));
     } catch {
       // gone

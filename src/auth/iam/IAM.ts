@@ -353,17 +353,24 @@ export class IAM {
     }
   }
 
+  /** The stored document at `path`: `null` when there is none, `undefined` when it is not JSON (logged). */
+  private async readDoc(path: string): Promise<unknown> {
+    const data = await this.store.get(path);
+    if (data === null) return null;
+    try {
+      return JSON.parse(data.toString('utf8'));
+    } catch (e) {
+      this.log(`IAM: ${path} is not valid JSON, ignored (${e instanceof Error ? e.message : String(e)})`);
+      return undefined;
+    }
+  }
+
   private async readDocs<D>(prefix: string): Promise<{ path: string; doc: D }[]> {
     const paths = (await this.store.list(prefix)).filter((p) => p.endsWith('.json'));
     const out: { path: string; doc: D }[] = [];
     for (const path of paths) {
-      const data = await this.store.get(path);
-      if (data === null) continue;
-      try {
-        out.push({ path, doc: JSON.parse(data.toString('utf8')) as D });
-      } catch (e) {
-        this.log(`IAM: ${path} is not valid JSON, ignored (${e instanceof Error ? e.message : String(e)})`);
-      }
+      const doc = await this.readDoc(path);
+      if (doc !== null && doc !== undefined) out.push({ path, doc: doc as D });
     }
     return out;
   }
@@ -401,17 +408,8 @@ export class IAM {
       return;
     }
     for (const path of paths) {
-      const data = await this.opts.store.get(path);
-      let doc: unknown = null;
-      if (data !== null) {
-        try {
-          doc = JSON.parse(data.toString('utf8'));
-        } catch (e) {
-          this.log(`IAM: ${path} is not valid JSON, ignored (${e instanceof Error ? e.message : String(e)})`);
-          continue;
-        }
-      }
-      this.apply(path, doc);
+      const doc = await this.readDoc(path);
+      if (doc !== undefined) this.apply(path, doc);
     }
   }
 

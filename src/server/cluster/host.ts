@@ -44,7 +44,7 @@ export class CoordinatorHost {
     private readonly opts: CoordinatorHostOptions = {},
   ) {}
 
-  /** Locks held or waited for by workers (for tests and admin output). */
+  /** Locks workers hold now (granted, not yet released). */
   get heldCount(): number {
     let n = 0;
     for (const w of this.workers.values()) n += w.held.size;

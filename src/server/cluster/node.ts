@@ -54,7 +54,6 @@ export interface RunningNode {
   workers(): number;
   /** Locks workers hold in the primary now. */
   heldLocks(): number;
-  inflight(): number;
   close(): Promise<void>;
 }
 
@@ -188,7 +187,6 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     iam,
     workers: () => alive.size,
     heldLocks: () => host.heldCount,
-    inflight: () => 0,
     close,
   };
 }
