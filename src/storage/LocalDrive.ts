@@ -509,12 +509,7 @@ export class LocalDrive implements StorageAPI {
     } catch (e) {
       return await this.fail(e, 'read', volume, rel);
     }
-    if (done < length) {
-      throw new StorageError(
-        'FileCorrupt',
-        `${this.where(volume, rel)}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
-      );
-    }
+    if (done < length) throw shortRead(this.where(volume, rel), length, offset, done);
     return buf;
   }
 
@@ -862,6 +857,14 @@ class LocalFileWriter implements FileWriter {
   }
 }
 
+/** A read that found the file ending before `length` bytes from `offset`: a shard cut short. */
+function shortRead(where: string, length: number, offset: number, done: number): StorageError {
+  return new StorageError(
+    'FileCorrupt',
+    `${where}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
+  );
+}
+
 /** A `FileReader` over an open file: positioned reads, any number at once. */
 class LocalFileReader implements FileReader {
   private closing: Promise<void> | undefined;
@@ -886,12 +889,7 @@ class LocalFileReader implements FileReader {
     } catch (e) {
       throw toStorageError(e, 'read', this.where);
     }
-    if (done < length) {
-      throw new StorageError(
-        'FileCorrupt',
-        `${this.where}: ${length} bytes wanted at ${offset}, the file ends at ${offset + done}`,
-      );
-    }
+    if (done < length) throw shortRead(this.where, length, offset, done);
     return buf;
   }
 
