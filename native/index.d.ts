@@ -27,6 +27,18 @@ export declare class Checksums {
   digest(): Array<Buffer>
 }
 
+/** A file being written front to back (see `crate::direct`). Await each call before the next. */
+export declare class DirectWriter {
+  /** Whether writes still go past the page cache (false on file systems that refuse it). */
+  get isDirect(): boolean
+  /** Appends the chunks, in order. The Buffers may be reused once the promise settles. */
+  write(chunks: Array<Buffer>): Promise<void>
+  /** Writes what is left, `fdatasync`s and closes the file. */
+  finish(): Promise<void>
+  /** Closes the file without writing what is left (an abort); never fails. */
+  close(): Promise<void>
+}
+
 /**
  * A Reed-Solomon coder for `dataShards` + `parityShards`, matrix-compatible with
  * klauspost/reedsolomon (and so MinIO). Thread-safe; reuse one per shape.
@@ -228,6 +240,12 @@ export interface ObjectWalkOptions {
    */
   delimited?: boolean
 }
+
+/**
+ * Creates (or truncates) the file at `path` for writing; `direct: false` goes through the page
+ * cache from the start. Missing directories fail with `ENOENT`.
+ */
+export declare function openDirectWriter(path: string, direct: boolean): Promise<DirectWriter>
 
 /** Threads in the pool `encodeOnOwnPool` uses (starting it if need be). */
 export declare function ownPoolSize(): number

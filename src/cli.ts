@@ -17,6 +17,7 @@ import {
   domains,
   type Env,
   envValue,
+  onOff,
   type RootCredentialsConfig,
   region,
   rootCredentials,
@@ -170,6 +171,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
   let domainList: string[];
   let proxies: string[];
   let workers: number;
+  let odirect: boolean | undefined;
   try {
     const given =
       drivesArg.length > 0 ? drivesArg : (envValue(env, 'VOLUMES')?.split(/\s+/).filter(Boolean) ?? []);
@@ -185,6 +187,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     domainList = domains(env, flags.domain ?? []);
     proxies = trustedProxies(env);
     workers = workerCount(flags.workers);
+    odirect = onOff(env, 'API_ODIRECT');
   } catch (e) {
     if (e instanceof ConfigError || e instanceof EllipsisError) {
       io.stderr(`cairn: ${e.message}\n`);
@@ -209,6 +212,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     domains: domainList,
     trustedProxies: proxies,
     log,
+    ...(odirect !== undefined ? { directWrites: odirect } : {}),
   };
   // A node's primary serves no request itself: its workers count their own in-flight requests.
   let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'close'> &
@@ -327,6 +331,7 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
   CAIRN_VOLUMES                          drives, when none are given as arguments
   CAIRN_WORKERS                          as --workers (default auto: one worker process per core)
   CAIRN_LOG_LEVEL                        info (default), warn, error, silent
+  CAIRN_API_ODIRECT                      on (default): shard files bypass the page cache; off
   UV_THREADPOOL_SIZE                     libuv thread pool size (default 32)
 
 Health:

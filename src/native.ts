@@ -397,6 +397,18 @@ function settle<T>(fn: () => T): Promise<T> {
 export const startWriteback: (fd: number, offset: number, length: number) => Promise<void> =
   native.startWriteback;
 
+/** A file written front to back past the page cache (`O_DIRECT`); see `openDirectWriter`. */
+export type DirectWriter = Binding.DirectWriter;
+
+/**
+ * Creates (or truncates) `path` for writing with `O_DIRECT` when `direct` and the file system takes
+ * it (else through the page cache, transparently): the writes are staged in aligned buffers on
+ * worker threads, `finish()` writes the unaligned end, fdatasyncs and closes, `close()` only closes.
+ * Await each call before the next. Failures are Errors shaped as Node's fs errors (`code`).
+ */
+export const openDirectWriter: (path: string, direct: boolean) => Promise<DirectWriter> =
+  native.openDirectWriter;
+
 /**
  * Reads `into.length` bytes at `offset` of the file at `path` into `into`: open, read until full
  * or the end of the file, close, in one task on a worker thread. Resolves to the bytes read (fewer

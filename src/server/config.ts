@@ -97,6 +97,19 @@ export function trustedProxies(env: Env): string[] {
   return list;
 }
 
+/**
+ * A switch set as `on`/`off` (MinIO's spelling; `true`/`false`, `yes`/`no`, `1`/`0` too) in
+ * `CAIRN_<name>` or `MINIO_<name>`; undefined when unset.
+ */
+export function onOff(env: Env, name: string): boolean | undefined {
+  const v = envValue(env, name);
+  if (v === undefined) return undefined;
+  const lower = v.trim().toLowerCase();
+  if (['on', 'true', 'yes', '1', 'enable'].includes(lower)) return true;
+  if (['off', 'false', 'no', '0', 'disable'].includes(lower)) return false;
+  throw new ConfigError(`CAIRN_${name}=${JSON.stringify(v)}: on or off`);
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

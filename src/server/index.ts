@@ -47,6 +47,11 @@ export interface ServerOptions {
   log?: Logger;
   /** Smallest part but the last of a multipart upload (default 5 MiB, as S3). */
   minPartSize?: number;
+  /**
+   * Shard files written past the page cache (`O_DIRECT`) where the file system takes it (default
+   * true; `CAIRN_API_ODIRECT=off` / `MINIO_API_ODIRECT=off`).
+   */
+  directWrites?: boolean;
   /** A connection with no traffic for this long is closed; a body that stops coming is RequestTimeout. Default 2 min. */
   idleTimeoutMs?: number;
   /** Time allowed for the request line and headers. Default 60 s. */
@@ -173,7 +178,14 @@ const CONSOLE_PAGE = `<!doctype html>
 
 export type StorageOptions = Pick<
   ServerOptions,
-  'drives' | 'rootUser' | 'rootPassword' | 'previousRootPassword' | 'minPartSize' | 'log' | 'worker'
+  | 'drives'
+  | 'rootUser'
+  | 'rootPassword'
+  | 'previousRootPassword'
+  | 'minPartSize'
+  | 'log'
+  | 'worker'
+  | 'directWrites'
 > & {
   /** The key locks and streams of this process (a node's primary serves them to its workers). */
   coordinator?: Coordinator;
@@ -188,7 +200,7 @@ export async function openStorage(opts: StorageOptions): Promise<{ objects: Eras
   const worker = opts.worker;
   if (!worker) await prepareDrives(opts.drives, log);
   const objects = await ErasureSets.open(
-    opts.drives.map((d) => new LocalDrive(d)),
+    opts.drives.map((d) => new LocalDrive(d, { directWrites: opts.directWrites ?? true })),
     {
       ...(opts.minPartSize !== undefined ? { minPartSize: opts.minPartSize } : {}),
       log: (msg) => log.info(msg),

@@ -20,7 +20,15 @@ import { type Dirent, constants as fsConstants, type Stats } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { type FsioError, fsio, ObjectWalker, readFileAt, startWriteback } from '../native';
+import {
+  type DirectWriter,
+  type FsioError,
+  fsio,
+  ObjectWalker,
+  openDirectWriter,
+  readFileAt,
+  startWriteback,
+} from '../native';
 import { StorageError } from './errors';
 import { readFormat } from './format';
 import { errnoOf, type OsOp, toStorageError } from './osErrors';
@@ -122,10 +130,16 @@ export class LocalDrive implements StorageAPI {
   readonly endpoint: string;
   private readonly root: string;
   private tmpReady = false;
+  private readonly directWrites: boolean;
 
-  constructor(rootDir: string) {
+  /**
+   * `directWrites` (default true): files made by `createFile` (shards) are written past the page
+   * cache where the file system allows it, as MinIO writes them; small whole files never are.
+   */
+  constructor(rootDir: string, opts: { directWrites?: boolean } = {}) {
     this.root = path.resolve(rootDir);
     this.endpoint = this.root;
+    this.directWrites = opts.directWrites ?? true;
   }
 
   // --- helpers -----------------------------------------------------------------------------------
@@ -456,7 +470,7 @@ export class LocalDrive implements StorageAPI {
     assertEntryPath(rel);
     const file = this.abs(volume, rel);
     const parent = parentOf(rel);
-    let fh: FileHandle;
+    let target: WriteTarget;
     try {
       if (volume === SYSTEM_VOLUME && parentOf(parent) === TMP_DIR) {
         // A file in a directory of its own under tmp (a write's data dir): the directory is made
@@ -474,20 +488,26 @@ export class LocalDrive implements StorageAPI {
             if (errnoOf(e2) !== 'EEXIST') throw e2;
           });
         });
-        fh = await fsp.open(file, 'w');
+        target = await this.openTarget(file);
       } else {
         try {
-          fh = await fsp.open(file, 'w');
+          target = await this.openTarget(file);
         } catch (e) {
           if (errnoOf(e) !== 'ENOENT') throw e;
           await this.mkdirAll(volume, parent);
-          fh = await fsp.open(file, 'w');
+          target = await this.openTarget(file);
         }
       }
     } catch (e) {
       return await this.fail(e, 'write', volume, rel);
     }
-    return new LocalFileWriter(fh, file, (e) => toStorageError(e, 'write', this.where(volume, rel)));
+    return new LocalFileWriter(target, file, (e) => toStorageError(e, 'write', this.where(volume, rel)));
+  }
+
+  /** A new file to write: direct (past the page cache) unless turned off. */
+  private async openTarget(file: string): Promise<WriteTarget> {
+    if (this.directWrites) return new DirectTarget(await openDirectWriter(file, true));
+    return new BufferedTarget(await fsp.open(file, 'w'));
   }
 
   async readFile(
@@ -761,43 +781,37 @@ export class LocalDrive implements StorageAPI {
   }
 }
 
+/** Where a `LocalFileWriter`'s bytes go: a buffered file, or a direct (`O_DIRECT`) one. */
+interface WriteTarget {
+  /** Appends every byte of `chunks` (none empty). */
+  write(chunks: readonly Buffer[]): Promise<void>;
+  /** Makes what was written durable (fdatasync: the size changed only by writing) and closes. */
+  finish(): Promise<void>;
+  /** Closes without syncing; never throws. */
+  close(): Promise<void>;
+}
+
 /**
- * A `FileWriter` over an open file; writes are queued so that concurrent calls keep their order.
- * Every `WRITEBACK_BYTES` written, the writeback of what was written is started in the background
- * (one at a time), so that the `fdatasync` at close has little left to wait for.
+ * A file through the page cache. Every `WRITEBACK_BYTES` written, the writeback of what was
+ * written is started in the background (one at a time), so that the `fdatasync` at close has
+ * little left to wait for.
  */
-class LocalFileWriter implements FileWriter {
+class BufferedTarget implements WriteTarget {
   private position = 0;
   /** Bytes whose writeback has been started. */
   private started = 0;
   private writeback: Promise<void> | undefined;
-  private queue: Promise<void> = Promise.resolve();
-  private failure: StorageError | undefined;
-  private state: 'open' | 'closed' | 'broken' | 'aborted' = 'open';
 
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly file: string,
-    private readonly translate: (e: unknown) => StorageError,
-  ) {}
+  constructor(private readonly fh: FileHandle) {}
 
-  write(chunks: Buffer | readonly Buffer[]): Promise<void> {
-    const run = this.queue.then(() => this.writeNow(chunks));
-    this.queue = run.catch(() => {});
-    return run;
-  }
-
-  private async writeNow(chunks: Buffer | readonly Buffer[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.state !== 'open')
-      throw new StorageError('FaultyDrive', `write after ${this.state}: ${this.file}`);
+  async write(chunks: readonly Buffer[]): Promise<void> {
     try {
-      if (Buffer.isBuffer(chunks)) {
-        await writeFully(this.fh, chunks, this.position);
-        this.position += chunks.length;
+      if (chunks.length === 1) {
+        await writeFully(this.fh, chunks[0]!, this.position);
+        this.position += chunks[0]!.length;
         return;
       }
-      const bufs = chunks.filter((b) => b.length > 0);
+      const bufs = [...chunks];
       while (bufs.length > 0) {
         const { bytesWritten } = await this.fh.writev(bufs, this.position);
         if (bytesWritten === 0) throw new StorageError('FaultyDrive', 'a write made no progress');
@@ -807,9 +821,6 @@ class LocalFileWriter implements FileWriter {
         while (bufs.length > 0 && skip >= bufs[0]!.length) skip -= bufs.shift()!.length;
         if (skip > 0) bufs[0] = bufs[0]!.subarray(skip);
       }
-    } catch (e) {
-      this.failure = this.translate(e);
-      throw this.failure;
     } finally {
       this.startWriteback();
     }
@@ -824,24 +835,87 @@ class LocalFileWriter implements FileWriter {
     });
   }
 
+  async finish(): Promise<void> {
+    await this.writeback; // it holds the descriptor's number
+    try {
+      await this.fh.datasync();
+    } catch (e) {
+      await this.fh.close().catch(() => {});
+      throw e;
+    }
+    await this.fh.close();
+  }
+
+  async close(): Promise<void> {
+    await this.writeback;
+    await this.fh.close().catch(() => {});
+  }
+}
+
+/** A file written past the page cache (`openDirectWriter`: staged, aligned writes). */
+class DirectTarget implements WriteTarget {
+  constructor(private readonly w: DirectWriter) {}
+  write(chunks: readonly Buffer[]): Promise<void> {
+    return this.w.write(chunks as Buffer[]);
+  }
+  finish(): Promise<void> {
+    return this.w.finish();
+  }
+  close(): Promise<void> {
+    return this.w.close().catch(() => {});
+  }
+}
+
+/** A `FileWriter` over a `WriteTarget`; writes are queued so that concurrent calls keep their order. */
+class LocalFileWriter implements FileWriter {
+  private queue: Promise<void> = Promise.resolve();
+  private failure: StorageError | undefined;
+  private state: 'open' | 'closed' | 'broken' | 'aborted' = 'open';
+
+  constructor(
+    private readonly target: WriteTarget,
+    private readonly file: string,
+    private readonly translate: (e: unknown) => StorageError,
+  ) {}
+
+  write(chunks: Buffer | readonly Buffer[]): Promise<void> {
+    const run = this.queue.then(() => this.writeNow(chunks));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async writeNow(chunks: Buffer | readonly Buffer[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.state !== 'open')
+      throw new StorageError('FaultyDrive', `write after ${this.state}: ${this.file}`);
+    const bufs = Buffer.isBuffer(chunks) ? [chunks] : chunks.filter((b) => b.length > 0);
+    if (bufs.length === 0 || (bufs.length === 1 && bufs[0]!.length === 0)) return;
+    try {
+      await this.target.write(bufs);
+    } catch (e) {
+      this.failure = this.translate(e);
+      throw this.failure;
+    }
+  }
+
   async close(): Promise<void> {
     await this.queue;
-    await this.writeback; // it holds the descriptor's number
     if (this.state === 'closed') return;
     if (this.state !== 'open') {
       throw this.failure ?? new StorageError('FaultyDrive', `close after ${this.state}: ${this.file}`);
     }
+    if (this.failure) {
+      // A file missing a write must not pass for complete.
+      this.state = 'broken';
+      await this.target.close();
+      throw this.failure;
+    }
     try {
-      if (this.failure) throw this.failure; // a file missing a write must not pass for complete
-      // The size changed only by writing: fdatasync makes it durable with the data (what it skips
-      // is timestamps).
-      await this.fh.datasync();
-      await this.fh.close();
+      await this.target.finish();
       this.state = 'closed';
     } catch (e) {
       this.state = 'broken';
       this.failure = this.translate(e);
-      await this.fh.close().catch(() => {});
       throw this.failure;
     }
   }
@@ -850,8 +924,7 @@ class LocalFileWriter implements FileWriter {
   async abort(): Promise<void> {
     await this.queue;
     if (this.state === 'closed' || this.state === 'aborted') return;
-    await this.writeback; // it holds the descriptor's number
-    if (this.state === 'open') await this.fh.close().catch(() => {});
+    if (this.state === 'open') await this.target.close();
     this.state = 'aborted';
     await fsp.unlink(this.file).catch(() => {});
   }

@@ -55,7 +55,7 @@ fn head_bytes(head: Option<f64>) -> Result<Option<u64>> {
 
 /// The JS error for `f`: an `Error` with `code`, `syscall`, `path` and `stage` (and
 /// `volumeExists` when a read found the volume there).
-fn js_error(env: &Env, f: &FsError, volume_exists: bool) -> Error {
+pub(crate) fn js_error(env: &Env, f: &FsError, volume_exists: bool) -> Error {
     let make = || -> Result<Error> {
         let mut e = env.create_error(Error::new(Status::GenericFailure, f.to_string()))?;
         e.set_named_property("code", f.code())?;
@@ -71,7 +71,7 @@ fn js_error(env: &Env, f: &FsError, volume_exists: bool) -> Error {
 }
 
 /// Keeps the failure of `compute` for `reject`, where the JS error can be made.
-fn keep<T>(failure: &mut Option<FsError>, r: fsio::FsResult<T>) -> Result<T> {
+pub(crate) fn keep<T>(failure: &mut Option<FsError>, r: fsio::FsResult<T>) -> Result<T> {
     r.map_err(|f| {
         let reason = f.to_string();
         *failure = Some(f);
@@ -79,7 +79,7 @@ fn keep<T>(failure: &mut Option<FsError>, r: fsio::FsResult<T>) -> Result<T> {
     })
 }
 
-fn rejected<T>(env: &Env, failure: &mut Option<FsError>, err: Error) -> Result<T> {
+pub(crate) fn rejected<T>(env: &Env, failure: &mut Option<FsError>, err: Error) -> Result<T> {
     Err(match failure.take() {
         Some(f) => js_error(env, &f, false),
         None => err,

@@ -6,6 +6,7 @@
 
 pub mod bitrot;
 pub mod digest;
+pub mod direct;
 pub mod erasure;
 pub mod frames;
 pub mod fsio;
