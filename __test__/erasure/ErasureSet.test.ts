@@ -444,6 +444,89 @@ conc('50 concurrent writers and readers on one key: every read is one whole writ
   }
 });
 
+conc('inline objects: GETs and HEADs raced with overwrites and deletes see whole versions only', async () => {
+  const { set, cleanup } = await openSet(4, 2);
+  try {
+    // Small enough to live in the metadata: these reads run without the key's lock when the
+    // drives agree, and under it when a commit is half done.
+    const versions = Array.from({ length: 8 }, (_, i) => randomBytes(100 + i * 700));
+    const known = new Map(versions.map((v) => [sha(v), v.length]));
+    const etags = new Set<string>();
+    for (const v of versions) etags.add((await put(set, 'hot', v)).etag);
+    const ops: Promise<void>[] = [];
+    let deleted = 0;
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 0) ops.push(put(set, 'hot', versions[i % versions.length]!).then(() => {}));
+      else if (i % 47 === 0) {
+        deleted++;
+        ops.push(set.deleteObject('b', 'hot').then(() => {}));
+      } else if (i % 3 === 1) {
+        ops.push(
+          readAll(set, 'hot').then(
+            (b) => assert.ok(known.has(sha(b)), `GET ${i}: a torn body of ${b.length} bytes`),
+            (e) => assert.ok(isObjectError(e, 'ObjectNotFound') && deleted > 0, `GET ${i}: ${e}`),
+          ),
+        );
+      } else {
+        ops.push(
+          set.getObjectInfo('b', 'hot').then(
+            (info) => {
+              assert.ok(etags.has(info.etag), `HEAD ${i}: an ETag no write made`);
+              assert.ok([...known.values()].includes(info.size), `HEAD ${i}: size ${info.size}`);
+            },
+            (e) => assert.ok(isObjectError(e, 'ObjectNotFound') && deleted > 0, `HEAD ${i}: ${e}`),
+          ),
+        );
+      }
+    }
+    await Promise.all(ops);
+  } finally {
+    await cleanup();
+  }
+});
+
+conc(
+  'a GET or HEAD of an inline object the drives agree on does not wait for the key lock; others do',
+  async () => {
+    const { set, roots, cleanup } = await openSet(4, 2);
+    try {
+      const small = randomBytes(1000);
+      await put(set, 'small', small);
+      await put(set, 'large', randomBytes(2 * 1024 * 1024));
+      const held = await set.nslock.lock('b/small', 'write', 1000);
+      const heldLarge = await set.nslock.lock('b/large', 'write', 1000);
+      try {
+        assert.equal(sha(await readAll(set, 'small')), sha(small));
+        assert.equal((await set.getObjectInfo('b', 'small')).size, 1000);
+        // A data dir is only read under the lock: this GET waits for it.
+        let done = false;
+        const large = readAll(set, 'large').then(() => {
+          done = true;
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(done, false, 'a GET of a data dir went past the write lock');
+        heldLarge();
+        await large;
+        // A drive that lacks the object: the drives disagree, so the read takes the lock.
+        await fs.rm(path.join(roots[3]!, 'b', objectPath('small')), { recursive: true });
+        let seen = false;
+        const head = set.getObjectInfo('b', 'small').then(() => {
+          seen = true;
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(seen, false, 'a HEAD over disagreeing drives went past the write lock');
+        held();
+        await head;
+      } finally {
+        held();
+        heldLarge();
+      }
+    } finally {
+      await cleanup();
+    }
+  },
+);
+
 conc(
   'a GET whose body is not read keeps no writer out; it still reads the old bytes, then their space is freed',
   async () => {

@@ -254,6 +254,8 @@ function req(
     headers?: Record<string, string>;
     creds?: { accessKeyId: string; secretAccessKey: string } | null;
     onBody?: (res: http.IncomingMessage) => void;
+    /** Gives up (rejects) after this long without an answer. */
+    timeoutMs?: number;
   } = {},
 ): Promise<Answer> {
   const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
@@ -287,6 +289,7 @@ function req(
       },
     );
     r.on('error', reject);
+    if (opts.timeoutMs) r.setTimeout(opts.timeoutMs, () => r.destroy(new Error('no answer in time')));
     r.end(body);
   });
 }
@@ -470,7 +473,9 @@ test('node: a worker killed mid-flight is replaced and the node keeps serving', 
     const deadline = Date.now() + 30_000;
     let ok = 0;
     while (ok < 6 && Date.now() < deadline) {
-      const r = await req(node, 'PUT', `/kill/k${ok}`, { body: 'after' }).catch(() => null);
+      // A connection the primary handed to the worker as it died is lost with it (Node's cluster
+      // round robin): its client times out and retries, as S3 clients do.
+      const r = await req(node, 'PUT', `/kill/k${ok}`, { body: 'after', timeoutMs: 3000 }).catch(() => null);
       if (r?.status === 200) ok++;
       else await settle();
     }

@@ -64,6 +64,9 @@ import {
 export const BLOCK_SIZE = 1024 * 1024;
 /** Blocks encoded and written per step of a PUT, and read per step of a GET. */
 export const BATCH_BLOCKS = 1;
+/** `inlineGets` from which a GET reads the metadata without the lock first, and its ceiling. */
+const INLINE_GETS_TRY = 8;
+const INLINE_GETS_MAX = 16;
 /** How long a write waits for the key's lock before giving up. */
 const LOCK_TIMEOUT_MS = 30_000;
 
@@ -160,6 +163,11 @@ export class ErasureSet {
    */
   readonly nslock: Coordinator;
   private readonly coders = new Map<string, ErasureCoder>();
+  /**
+   * Recent GETs that found their data inline (up by one for each, halved by one that found a data
+   * dir): whether a GET tries the metadata without the key's lock first (see `getObject`).
+   */
+  private inlineGets = INLINE_GETS_TRY;
   /** Told about objects found degraded; the owner wires it to a heal queue. */
   onDegraded: ErasureSetOptions['onDegraded'];
 
@@ -287,7 +295,11 @@ export class ErasureSet {
 
   /** The version a read quorum agrees on (the latest, or `versionId`). */
   async pick(bucket: string, key: string, versionId?: string): Promise<QuorumPick> {
-    const metas = await this.readMetas(bucket, key, versionId);
+    return this.pickFrom(await this.readMetas(bucket, key, versionId), bucket, key, versionId);
+  }
+
+  /** `pick` over metadata already read. */
+  private pickFrom(metas: Settled<MetaFile>[], bucket: string, key: string, versionId?: string): QuorumPick {
     // A missing bucket reads as missing files on every drive: tell the two apart.
     if (metas.every((m) => m instanceof Error && isStorageError(m, 'VolumeNotFound'))) {
       throw new ObjectError('BucketNotFound', undefined, { bucket });
@@ -312,6 +324,42 @@ export class ErasureSet {
     return pick;
   }
 
+  /**
+   * `pick` without the key's read lock, when that answers as the locked read would: every drive
+   * answered with the same copy of the version, or every drive gave the same error (no such
+   * object, version or bucket: thrown as `pick` throws it). A commit or delete changes the drives
+   * one by one, so a read that overlaps one sees them differ; then (and when any drive failed)
+   * this returns undefined and the caller reads again under the lock. Saves small GETs and HEADs
+   * the lock's round trip (over IPC to the node's primary when there are workers).
+   */
+  private async pickUnlocked(
+    bucket: string,
+    key: string,
+    versionId?: string,
+  ): Promise<QuorumPick | undefined> {
+    const metas = await this.readMetas(bucket, key, versionId);
+    const first = metas[0];
+    if (first instanceof Error) {
+      const code = isStorageError(first) ? first.code : undefined;
+      const same = (m: Settled<MetaFile>) => m instanceof Error && isStorageError(m) && m.code === code;
+      if (
+        (code === 'FileNotFound' || code === 'FileVersionNotFound' || code === 'VolumeNotFound') &&
+        metas.every(same)
+      ) {
+        return this.pickFrom(metas, bucket, key, versionId); // throws the not-found
+      }
+      return undefined;
+    }
+    if (metas.some((m) => m instanceof Error)) return undefined;
+    let pick: QuorumPick;
+    try {
+      pick = pickVersionByQuorum(metas, this.readQuorumFor(metas), versionId);
+    } catch {
+      return undefined;
+    }
+    return pick.disagree.length === 0 && pick.agree.length === metas.length ? pick : undefined;
+  }
+
   /** Read quorum from the versions found: their data shard count (k), or a majority before any is read. */
   private readQuorumFor(metas: Settled<MetaFile>[]): number {
     for (const m of metas) {
@@ -323,6 +371,8 @@ export class ErasureSet {
   }
 
   async getObjectInfo(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<ObjectInfo> {
+    const fast = await this.pickUnlocked(bucket, key, opts.versionId);
+    if (fast) return this.infoOf(fast, bucket, key, opts.versionId);
     const release = await this.nslock.lock(`${bucket}/${key}`, 'read', LOCK_TIMEOUT_MS);
     try {
       const pick = await this.pick(bucket, key, opts.versionId);
@@ -764,26 +814,43 @@ export class ErasureSet {
   // --- GET ---------------------------------------------------------------------------------------
 
   async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
+    // Data held inline in the metadata needs no lock when all drives agree on it: nothing can be
+    // removed under the read. Data in a data dir is read under the lock (see `streamFrom`), after
+    // a second metadata read: so the unlocked read is tried first only while recent GETs of this
+    // set found inline data (`inlineGets`), as they do under a small-object load.
+    if (this.inlineGets >= INLINE_GETS_TRY) {
+      const fast = await this.pickUnlocked(bucket, key, opts.versionId);
+      const inline = fast !== undefined && !(fast.version as ObjectDataVersion).dataDir;
+      this.inlineGets = inline ? Math.min(this.inlineGets + 1, INLINE_GETS_MAX) : this.inlineGets >> 1;
+      if (inline) return this.getPicked(fast, bucket, key, opts);
+    }
     const release = await this.nslock.lock(`${bucket}/${key}`, 'read', LOCK_TIMEOUT_MS);
     try {
       const pick = await this.pick(bucket, key, opts.versionId);
-      const info = this.infoOf(pick, bucket, key, opts.versionId);
-      const v = pick.version as ObjectDataVersion;
-      const range = opts.range ? clampRange(opts.range, v.size, bucket, key) : null;
-      const start = range ? range.start : 0;
-      const end = range ? range.end : v.size - 1;
-      const stream = this.readRange(bucket, key, pick, start, end);
-      if (v.dataDir) {
-        const done = this.streamFrom(bucket, pathOf(bucket, key), v.dataDir);
-        stream.once('close', done);
-        stream.once('end', done);
-        stream.once('error', done);
-      }
-      return { info, range, stream };
+      if ((pick.version as ObjectDataVersion).dataDir) this.inlineGets >>= 1;
+      else if (this.inlineGets < INLINE_GETS_MAX) this.inlineGets++;
+      return this.getPicked(pick, bucket, key, opts);
     } finally {
       // Not held while the body streams: see `nslock`.
       release();
     }
+  }
+
+  /** GetObject's answer for a version picked (under the lock unless inline). */
+  private getPicked(pick: QuorumPick, bucket: string, key: string, opts: GetObjectOptions): GetObjectResult {
+    const info = this.infoOf(pick, bucket, key, opts.versionId);
+    const v = pick.version as ObjectDataVersion;
+    const range = opts.range ? clampRange(opts.range, v.size, bucket, key) : null;
+    const start = range ? range.start : 0;
+    const end = range ? range.end : v.size - 1;
+    const stream = this.readRange(bucket, key, pick, start, end);
+    if (v.dataDir) {
+      const done = this.streamFrom(bucket, pathOf(bucket, key), v.dataDir);
+      stream.once('close', done);
+      stream.once('end', done);
+      stream.once('error', done);
+    }
+    return { info, range, stream };
   }
 
   /** Marks `dataDir` as being streamed; the function returned (idempotent) ends that. */
