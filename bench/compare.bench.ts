@@ -8,7 +8,7 @@
  * Cairn/MinIO and Cairn/floor ratios.
  *
  *   npx tsx bench/compare.bench.ts [--seconds=8] [--quick] [--rows=4k-put,4k-get,1m-put,1m-get,64m-put,64m-get]
- *       [--targets=cairn,minio,bare] [--workers=N] [--dir DIR] [--json] [--server=build|head|dist] [--minio=PATH]
+ *       [--targets=cairn,minio,bare] [--workers=N] [--dir DIR] [--json] [--server=build|head|dist] [--minio=PATH] [--cpuprof=DIR]
  *
  * --seconds  length of each measured row (default 8; --quick: 3), after a 1 s warm-up for rows up to
  *            1 MiB (--warmup=S changes it, 0 for none)
@@ -21,6 +21,8 @@
  *            table says so and shows Cairn and the floor only. MinIO (AGPL) is a separate binary run
  *            for measurement only, never a dependency: `go install github.com/minio/minio@latest`
  * --json     one JSON object on stdout (progress on stderr)
+ * --cpuprof  a directory: Cairn's processes (the primary and every worker) run with `--cpu-prof` and
+ *            write their profiles there when the bench stops them
  *
  * Requests are SigV4 presigned by `aws4` (query signing, UNSIGNED-PAYLOAD), 64 keys per size; wrk
  * (at most 2 threads: it shares the machine with the servers) cycles through them with
@@ -100,10 +102,11 @@ interface Options {
   dir: string;
   server: 'build' | 'head' | 'dist';
   minio: string | undefined;
+  cpuprof: string | undefined;
 }
 
 const USAGE =
-  'usage: npx tsx bench/compare.bench.ts [--seconds=N] [--warmup=S] [--quick] [--rows=ID,...] [--targets=cairn,minio,bare] [--workers=N] [--dir DIR] [--json] [--server=build|head|dist] [--minio=PATH]';
+  'usage: npx tsx bench/compare.bench.ts [--seconds=N] [--warmup=S] [--quick] [--rows=ID,...] [--targets=cairn,minio,bare] [--workers=N] [--dir DIR] [--json] [--server=build|head|dist] [--minio=PATH] [--cpuprof=DIR]';
 
 function parseOptions(argv: string[]): Options {
   const values = new Map<string, string>();
@@ -118,7 +121,7 @@ function parseOptions(argv: string[]): Options {
     else if (i + 1 < argv.length) values.set(name, argv[++i]!);
     else throw new Error(`--${name} needs a value\n${USAGE}`);
   }
-  const known = ['seconds', 'warmup', 'rows', 'targets', 'workers', 'dir', 'server', 'minio'];
+  const known = ['seconds', 'warmup', 'rows', 'targets', 'workers', 'dir', 'server', 'minio', 'cpuprof'];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
   const num = (name: string, fallback: number, min: number): number => {
     const v = values.get(name);
@@ -156,6 +159,7 @@ function parseOptions(argv: string[]): Options {
     dir: values.get('dir') ?? os.tmpdir(),
     server,
     minio: values.get('minio'),
+    cpuprof: values.get('cpuprof'),
   };
 }
 
@@ -219,6 +223,8 @@ async function startCairn(opts: Options, work: string): Promise<Server> {
     name: 'cairn',
     command: process.execPath,
     args: [
+      // Workers inherit the primary's exec arguments (Node's cluster).
+      ...(opts.cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuprof)}`] : []),
       launcher,
       'server',
       '--quiet',

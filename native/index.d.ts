@@ -274,6 +274,13 @@ export declare function readFile(path: string, head?: number | undefined | null,
  */
 export declare function readFileAt(path: string, offset: number, into: Buffer): Promise<number | string>
 
+/**
+ * `readFile` on the calling thread, but only from the kernel's caches (`crate::cached`):
+ * undefined when the lookup or a byte of the file is not cached, or on any error; the caller then
+ * uses `readFile`, which reads from the device and reports errors.
+ */
+export declare function readFileCached(path: string, head?: number | undefined | null): Buffer | null
+
 /** `readFile`, inline. */
 export declare function readFileSync(path: string, head?: number | undefined | null, volumeDir?: string | undefined | null): Buffer
 

@@ -365,6 +365,11 @@ export const fsio = {
   /** `readFile` on the calling thread. */
   readFileSync: native.readFileSync as (path: string, head?: number, volumeDir?: string) => Buffer,
   /**
+   * `readFile` on the calling thread from the kernel's caches only (Linux 5.12+): never waits for a
+   * device; undefined when the file is not all cached, or on any error (then use `readFile`).
+   */
+  readFileCached: native.readFileCached as (path: string, head?: number) => Buffer | null | undefined,
+  /**
    * Replaces `path` with `data` atomically: a temporary file in `tmpDir`, fsync, rename (making the
    * missing parents below `baseDir`), fsync of the directory. Leave `data` alone until it settles.
    */

@@ -65,6 +65,26 @@ test('readFile reads a whole file or its head; a missing one fails ENOENT at ope
   });
 });
 
+test('readFileCached serves a cached file or its head on this thread, and nothing else', async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, 'meta');
+    const data = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 13) & 255));
+    await fs.writeFile(file, data);
+    // Just written, so cached (on Linux 5.12+: openat2 RESOLVE_CACHED, preadv2 RWF_NOWAIT).
+    const [major, minor] = os.release().split('.').map(Number) as [number, number];
+    if (process.platform === 'linux' && (major > 5 || (major === 5 && minor >= 12))) {
+      assert.deepEqual(fsio.readFileCached(file), data);
+      assert.deepEqual(fsio.readFileCached(file, 100), data.subarray(0, 100));
+      assert.deepEqual(fsio.readFileCached(file, 1 << 30), data);
+      assert.equal(fsio.readFileCached(file, 0)?.length, 0);
+    }
+    // Errors are left to readFile, which names them.
+    assert.equal(fsio.readFileCached(path.join(dir, 'missing')) ?? undefined, undefined);
+    assert.equal(fsio.readFileCached(dir) ?? undefined, undefined);
+    assert.equal(fsio.readFileCached(path.join(file, 'below')) ?? undefined, undefined);
+  });
+});
+
 test('writeFileAtomic names the step that failed: tmp or commit', async () => {
   await withDir(async (dir) => {
     const tmpDir = path.join(dir, 'sys', 'tmp');

@@ -2,6 +2,7 @@
 //! This file only lists modules; the JS binding lives in `binding` (feature `napi-binding`).
 
 pub mod bitrot;
+pub mod cached;
 pub mod digest;
 pub mod direct;
 pub mod erasure;
@@ -9,6 +10,7 @@ pub mod frames;
 pub mod fsio;
 pub mod gf;
 pub mod kernels;
+pub mod md5x;
 pub mod placement;
 pub mod readat;
 pub mod simd;

@@ -590,9 +590,13 @@ export class LocalDrive implements StorageAPI {
     assertEntryPath(rel);
     const file = `${rel}/${META_FILE}`;
     if (opts.head !== undefined) checkRange(0, opts.head);
-    // One native task per drive (open, fstat, read, close): see `bench/metadata.bench.ts`.
+    // Hot metadata straight from the kernel's caches on this thread (no pool hand-off); otherwise
+    // one native task per drive (open, fstat, read, close): see `bench/metadata.bench.ts`.
+    const abs = this.abs(volume, file);
+    const cached = fsio.readFileCached(abs, opts.head);
+    if (cached) return cached;
     try {
-      return await fsio.readFile(this.abs(volume, file), opts.head, this.volDir(volume));
+      return await fsio.readFile(abs, opts.head, this.volDir(volume));
     } catch (e) {
       return await this.failRead(e, volume, file);
     }

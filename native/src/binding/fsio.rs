@@ -115,6 +115,18 @@ pub fn read_file_sync(
     }
 }
 
+/// `readFile` on the calling thread, but only from the kernel's caches (`crate::cached`):
+/// undefined when the lookup or a byte of the file is not cached, or on any error; the caller then
+/// uses `readFile`, which reads from the device and reports errors.
+#[napi]
+pub fn read_file_cached(env: &Env, path: String, head: Option<f64>) -> Result<Option<BufferSlice<'_>>> {
+    let head = head_bytes(head)?;
+    match crate::cached::read_file_cached(std::path::Path::new(&path), head) {
+        Some(data) => Ok(Some(BufferSlice::copy_from(env, data)?)),
+        None => Ok(None),
+    }
+}
+
 /// Atomically replaces `path` with `data`, on a worker thread: a new temporary file in
 /// `options.tmpDir`, fsync, rename over `path` (making its missing parents below
 /// `options.baseDir`, each fsynced into its parent), fsync of `path`'s directory. A crash leaves

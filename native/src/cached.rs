@@ -1,0 +1,141 @@
+//! Reads of small files that never wait for a device, for the JS thread: the file is read only when
+//! the path's lookup and all its bytes are in the kernel's caches (Linux: `openat2` with
+//! `RESOLVE_CACHED`, `preadv2` with `RWF_NOWAIT`); otherwise `None`, and the caller reads it on a
+//! worker thread as before (`fsio::read_file`).
+//!
+//! Why: a small GET reads the metadata file of every drive. One libuv pool task per drive costs a
+//! thread wake-up and a completion each; on a 2-core machine under load those hand-offs were a
+//! quarter of a worker's CPU (`bench/profiles/README.md`). A hot metadata file is read here in four
+//! system calls of a few microseconds, with no hand-off, and a cold one costs one failed attempt.
+//!
+//! `O_NOATIME` (when we own the file) keeps the read from updating the access time, which could
+//! wait for the journal.
+
+use std::path::Path;
+
+/// The first `head` bytes of `path` (the whole file without `head`) when the kernel can serve them
+/// without waiting for a device; `None` when it cannot, when the file is not a regular file, or on
+/// any error (the caller's slow path then reports it properly).
+#[cfg(target_os = "linux")]
+pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
+    use std::ffi::CString;
+    use std::fs::File;
+    use std::os::fd::FromRawFd;
+    use std::os::raw::{c_int, c_long, c_void};
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    #[repr(C)]
+    struct IoVec {
+        base: *mut c_void,
+        len: usize,
+    }
+    extern "C" {
+        fn syscall(n: c_long, ...) -> c_long;
+        fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
+    }
+    // The same numbers on x86-64 and arm64 (openat2 came after the syscall tables were unified).
+    const SYS_OPENAT2: c_long = 437;
+    const AT_FDCWD: c_long = -100;
+    const O_RDONLY: u64 = 0;
+    const O_CLOEXEC: u64 = 0o2000000;
+    const O_NOATIME: u64 = 0o1000000; // (the generic value: x86-64 and arm64 alike)
+    const RESOLVE_CACHED: u64 = 0x20;
+    const RWF_NOWAIT: c_int = 0x8;
+    const EPERM: i32 = 1;
+    const ENOSYS: i32 = 38;
+    const EINVAL: i32 = 22;
+    // openat2 or RESOLVE_CACHED unknown to this kernel (before 5.12): never try again.
+    static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
+    if UNSUPPORTED.load(Ordering::Relaxed) {
+        return None;
+    }
+
+    let cpath = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let open = |flags: u64| -> Result<c_int, i32> {
+        let how = OpenHow { flags, mode: 0, resolve: RESOLVE_CACHED };
+        // SAFETY: openat2 reads the NUL-terminated path and `how` (its size passed) during the call.
+        let fd = unsafe {
+            syscall(
+                SYS_OPENAT2,
+                AT_FDCWD,
+                cpath.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        } else {
+            Ok(fd as c_int)
+        }
+    };
+    let fd = match open(O_RDONLY | O_CLOEXEC | O_NOATIME) {
+        Ok(fd) => fd,
+        // O_NOATIME on a file someone else owns.
+        Err(EPERM) => open(O_RDONLY | O_CLOEXEC).ok()?,
+        Err(ENOSYS) | Err(EINVAL) => {
+            UNSUPPORTED.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Err(_) => return None,
+    };
+    // SAFETY: `fd` was just opened here and is owned by nothing else; File closes it on drop.
+    let file = unsafe { File::from_raw_fd(fd) };
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let want = usize::try_from(head.map_or(meta.len(), |h| h.min(meta.len()))).ok()?;
+    let mut buf = vec![0u8; want];
+    let mut len = 0;
+    while len < want {
+        let iov = IoVec { base: buf[len..].as_mut_ptr().cast(), len: want - len };
+        // SAFETY: one iovec over the unfilled part of `buf`, which outlives the call.
+        let n = unsafe { preadv2(fd, &iov, 1, len as i64, RWF_NOWAIT) };
+        match n {
+            0 => break, // the file is shorter than its size said: what there is
+            n if n > 0 => len += n as usize,
+            _ => return None, // EAGAIN (not all cached), EOPNOTSUPP, anything else
+        }
+    }
+    buf.truncate(len);
+    Some(buf)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn read_file_cached(_: &Path, _: Option<u64>) -> Option<Vec<u8>> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_a_file_just_written_and_its_head() {
+        let path = std::env::temp_dir().join(format!("cairn-cached-{}", std::process::id()));
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        // Just written: the lookup and the pages are cached (unless the kernel is too old).
+        if let Some(all) = read_file_cached(&path, None) {
+            assert_eq!(all, data);
+            assert_eq!(read_file_cached(&path, Some(100)).unwrap(), &data[..100]);
+            assert_eq!(read_file_cached(&path, Some(1 << 30)).unwrap(), data);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn missing_files_and_directories_are_none() {
+        assert!(read_file_cached(Path::new("/nonexistent-cairn/meta"), None).is_none());
+        assert!(read_file_cached(&std::env::temp_dir(), None).is_none());
+    }
+}
