@@ -2,8 +2,8 @@
 //! `x-amz-checksum-*` family (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). Several run over the same
 //! bytes in one pass, on a worker thread, beside the erasure coding.
 
+use crate::md5x::{hub, Md5};
 use crc_fast::{CrcAlgorithm, Digest as Crc};
-use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -57,17 +57,26 @@ impl Checksum {
 
     pub fn update(&mut self, data: &[u8]) {
         match &mut self.0 {
-            State::Md5(h) => h.update(data),
+            State::Md5(h) => h.update_scalar(data),
             State::Sha1(h) => h.update(data),
             State::Sha256(h) => h.update(data),
             State::Crc(c, _) => c.update(data),
         }
     }
 
+    /// `update`, with a large MD5 update hashed on the process's MD5 thread together with the
+    /// other streams' (`md5x::hub`): for worker threads, never the JS thread (it waits there).
+    pub fn update_shared(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            State::Md5(h) => hub::update(h, data),
+            _ => self.update(data),
+        }
+    }
+
     /// The digest so far, big-endian for the CRCs (as S3 encodes them); the state goes on.
     pub fn digest(&self) -> Vec<u8> {
         match &self.0 {
-            State::Md5(h) => h.clone().finalize().to_vec(),
+            State::Md5(h) => h.finalize().to_vec(),
             State::Sha1(h) => h.clone().finalize().to_vec(),
             State::Sha256(h) => h.clone().finalize().to_vec(),
             State::Crc(c, width) => c.finalize().to_be_bytes()[8 - width..].to_vec(),

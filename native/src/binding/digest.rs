@@ -62,7 +62,7 @@ impl Task for ChecksumTask {
 
     fn compute(&mut self) -> Result<()> {
         let mut all = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        all.iter_mut().for_each(|c| c.update(&self.data));
+        all.iter_mut().for_each(|c| c.update_shared(&self.data));
         Ok(())
     }
 

@@ -65,6 +65,7 @@ macro_rules! md5_steps {
 }
 
 // After `md5_steps`, which they use.
+pub mod hub;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
