@@ -161,6 +161,16 @@ export class ErasureCoder {
       return settle(() => this.coder.decodeFramesSync(frames, out, layout, options));
     return this.coder.decodeFrames(frames, out, layout, options);
   }
+
+  /** `decodeFrames` on the calling thread (for small inputs: inline data). Throws as it rejects. */
+  decodeFramesSync(
+    frames: (Buffer | null)[],
+    out: Buffer,
+    layout: FrameLayout,
+    options?: FrameOptions,
+  ): number[] {
+    return this.coder.decodeFramesSync(frames, out, layout, options);
+  }
 }
 
 export type ChecksumKind = 'md5' | 'sha1' | 'sha256' | 'crc32' | 'crc32c' | 'crc64nvme';

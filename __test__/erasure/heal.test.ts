@@ -858,6 +858,30 @@ background('the heal queue heals what a GET found rotten', async () => {
   }
 });
 
+background(
+  'a GET of inline data whose first data shard rotted reads the rest and queues the heal',
+  async () => {
+    let queue: HealQueue | undefined;
+    const t = await openSet(4, 2, (b, k, v) => queue?.enqueue(b, k, v));
+    queue = new HealQueue(t.set);
+    try {
+      const data = randomBytes(5000); // held in the metadata files
+      await put(t.set, 'k', data);
+      await queue.drain();
+      const want = await trees(t.roots);
+      const first = await holderOf(t.roots, 'k', 1);
+      await damage(t.roots[first]!, 'k', 'bitrot');
+      for (let i = 0; i < 3; i++) assert.equal(sha(await readAll(t.set, 'k')), sha(data));
+      await queue.drain();
+      assert.ok(queue.stats().healed >= 1, JSON.stringify(queue.stats()));
+      assert.deepEqual(await trees(t.roots), want);
+    } finally {
+      await queue.close();
+      await t.cleanup();
+    }
+  },
+);
+
 background('the heal queue de-duplicates, and never throws into its caller', async () => {
   const t = await openSet(4, 2);
   const queue = new HealQueue(t.set);

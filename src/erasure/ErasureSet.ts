@@ -10,7 +10,7 @@
  * on, read the data shards, verify every block and rebuild from parity what is missing or rotten.
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { type ChecksumKind, Checksums, ErasureCoder } from '../native';
 import { isObjectError, ObjectError } from '../object/errors';
 import type { Body } from '../object/ObjectLayer';
@@ -843,6 +843,20 @@ export class ErasureSet {
     const range = opts.range ? clampRange(opts.range, v.size, bucket, key) : null;
     const start = range ? range.start : 0;
     const end = range ? range.end : v.size - 1;
+    const data = v.dataDir ? undefined : this.readInline(pick, start, end);
+    if (data) {
+      // The stream only for callers that want one (the S3 layer sends `data` as it is).
+      let stream: Readable | undefined;
+      return {
+        info,
+        range,
+        data,
+        get stream() {
+          stream ??= Readable.from([data]);
+          return stream;
+        },
+      };
+    }
     const stream = this.readRange(bucket, key, pick, start, end);
     if (v.dataDir) {
       const done = this.streamFrom(bucket, pathOf(bucket, key), v.dataDir);
@@ -934,6 +948,42 @@ export class ErasureSet {
       }
     };
     return new BatchStream((take) => batches.call(this, take), blockSize * BATCH_BLOCKS);
+  }
+
+  /**
+   * The bytes `start..end` (inclusive) of a version held inline, decoded on this thread from the
+   * metadata already read: the data shards only. Undefined when one of them is missing or rotten:
+   * the stream path (`readRange`) then rebuilds from parity and reports the damage.
+   */
+  private readInline(pick: QuorumPick, start: number, end: number): Buffer | undefined {
+    const v = pick.version as ObjectDataVersion;
+    if (v.parts.length !== 1) return undefined;
+    if (end < start) return Buffer.alloc(0);
+    const { dataBlocks: k, parityBlocks: m, blockSize, distribution } = v.erasure;
+    const layout = new PartLayout(v.size, blockSize, k);
+    const length = layout.framesLength(0, layout.blocks);
+    const frames: (Buffer | null)[] = new Array(k + m).fill(null);
+    let got = 0;
+    for (const i of pick.agree) {
+      const s = distribution[i]! - 1;
+      const own = pick.perDrive[i] as ObjectDataVersion | undefined;
+      if (s < k && own?.inline && own.inline.length >= length) {
+        frames[s] = own.inline.subarray(0, length);
+        got++;
+      }
+    }
+    if (got < k) return undefined;
+    const out = Buffer.allocUnsafe(v.size);
+    const layoutArg = { size: v.size, blockSize, firstBlock: 0, blockCount: layout.blocks };
+    try {
+      const rotten = this.coder(k, m).decodeFramesSync(frames, out, layoutArg, {
+        algorithm: bitrotOf(v),
+      });
+      if (rotten.length > 0) return undefined;
+    } catch {
+      return undefined;
+    }
+    return start === 0 && end === v.size - 1 ? out : out.subarray(start, end + 1);
   }
 
   /**

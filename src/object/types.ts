@@ -245,4 +245,9 @@ export interface GetObjectResult {
   /** The range served (inclusive bounds), or the whole object. */
   range: Range | null;
   stream: NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  /**
+   * The same bytes already in memory, when the object layer had them at hand (small data held in
+   * the metadata): a caller may send these instead of reading `stream` (then left unread).
+   */
+  data?: Buffer;
 }

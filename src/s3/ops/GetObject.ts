@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isObjectError } from '../../object/errors';
-import type { GetObjectOptions, ObjectInfo, Range } from '../../object/types';
+import type { GetObjectOptions, GetObjectResult, ObjectInfo, Range } from '../../object/types';
 import type { Op, ReqCtx, S3Response } from '../context';
 import { isS3Error, S3Error } from '../errors';
 import { type ByteRangeSpec, contentRange, header, parseRange, resolveRange } from '../headers';
@@ -92,14 +92,14 @@ async function readVersion(ctx: ReqCtx<ReadRoute>, head: boolean): Promise<S3Res
     try {
       const early = conditionResponse(ctx, r.info);
       if (early) {
-        destroy(r.stream);
+        drop(r);
         return early;
       }
     } catch (e) {
-      destroy(r.stream);
+      drop(r);
       throw e;
     }
-    return respond(ctx, r.info, r.range, r.stream, overrides, partNumber);
+    return respond(ctx, r.info, r.range, r.data ?? r.stream, overrides, partNumber);
   }
 
   for (let attempt = 1; ; attempt++) {
@@ -115,9 +115,9 @@ async function readVersion(ctx: ReqCtx<ReadRoute>, head: boolean): Promise<S3Res
     });
     // The range was computed from `info`: serve it only from that same version of the object.
     if (r.info.etag === info.etag && r.info.modTime.getTime() === info.modTime.getTime()) {
-      return respond(ctx, r.info, r.range, r.stream, overrides, partNumber);
+      return respond(ctx, r.info, r.range, r.data ?? r.stream, overrides, partNumber);
     }
-    destroy(r.stream);
+    drop(r);
     if (attempt >= READ_ATTEMPTS) {
       throw new S3Error('SlowDown', { message: 'The object changed while it was being read; please retry' });
     }
@@ -193,7 +193,7 @@ async function respond(
   ctx: ReqCtx<ReadRoute>,
   info: ObjectInfo,
   range: Range | null,
-  stream: NodeJS.ReadableStream | undefined,
+  stream: NodeJS.ReadableStream | Buffer | undefined,
   overrides: ResponseHeaderOverrides,
   partNumber: number | undefined,
 ): Promise<S3Response> {
@@ -201,7 +201,7 @@ async function respond(
   try {
     lock = await visibleLockHeaders(ctx, info);
   } catch (e) {
-    if (stream) destroy(stream);
+    if (stream && !Buffer.isBuffer(stream)) destroy(stream);
     throw e;
   }
   const headers = { ...objectHeaders(info), ...lock };
@@ -225,6 +225,11 @@ async function respond(
   const r: S3Response = { status, headers };
   if (stream) r.body = stream;
   return r;
+}
+
+/** A result not sent: its stream (if it has one open) is closed. */
+function drop(r: GetObjectResult): void {
+  if (!r.data) destroy(r.stream);
 }
 
 function destroy(stream: NodeJS.ReadableStream): void {
