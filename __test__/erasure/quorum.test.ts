@@ -8,12 +8,14 @@ import {
   type ObjectDataVersion,
 } from '../../src/erasure/metadata';
 import {
+  contentKey,
   defaultParity,
   hashOrder,
   pickVersionByQuorum,
   readQuorum,
   reduceReadQuorumErrs,
   reduceWriteQuorumErrs,
+  sameContent,
   writeQuorum,
 } from '../../src/erasure/quorum';
 import { isObjectError, ObjectError, type ObjectErrorCode } from '../../src/object/errors';
@@ -368,3 +370,32 @@ test('pickVersionByQuorum: after a partial metadata update the copy most drives 
 });
 
 test.run();
+
+test('sameContent is contentKey equality: shard index and inline shard aside, every other field counts', () => {
+  const base = ver('v1', 1000, 0);
+  const variants: ObjectDataVersion[] = [
+    base,
+    ver('v1', 1000, 3, { inline: Buffer.from('another shard') }),
+    ver('v1', 1000, 0, { inline: undefined }),
+    ver('v1', 1000, 0, { etag: 'other' }),
+    ver('v1', 1000, 0, { userMetadata: { a: '1' } }),
+    ver('v1', 1000, 0, { userMetadata: { a: '2' } }),
+    ver('v1', 1000, 0, { checksums: { CRC32: 'AAAAAA==' } }),
+    ver('v1', 1000, 0, { legalHold: false }),
+    ver('v1', 1000, 0, { legalHold: true }),
+    ver('v1', 1000, 0, { lockRetention: undefined }),
+    ver('v1', 1000, 0, { lockRetention: { mode: 'GOVERNANCE', retainUntil: 5 } }),
+    ver('v1', 1000, 0, { parts: [{ number: 1, size: 100, etag: 'x', modTime: 1000 }] }),
+    ver('v1', 1000, 0, { parts: [] }),
+    { ...base, erasure: { ...base.erasure, distribution: [1, 2, 3, 4] } },
+    { ...base, erasure: { ...base.erasure, index: 2 } },
+    { ...base, erasure: { ...base.erasure, bitrot: undefined as unknown as 'highwayhash256S' } },
+  ];
+  const marker: DeleteMarkerVersion = { type: 'deleteMarker', versionId: 'v1', modTime: 1000 };
+  const all = [...variants, marker, { ...marker, modTime: 2000 }];
+  for (const [i, a] of all.entries()) {
+    for (const [j, b] of all.entries()) {
+      assert.equal(sameContent(a, b), contentKey(a) === contentKey(b), `${i} vs ${j}`);
+    }
+  }
+});

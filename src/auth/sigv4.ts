@@ -68,6 +68,9 @@ export class Lru<K, V> {
  * a hash of the secret so the cache holds no secret in clear.
  */
 const signingKeys = new Lru<string, Buffer>(1024);
+/** The last secret's hash (the IAM store holds the secrets in memory anyway). */
+let lastSecret: string | undefined;
+let lastSecretHash = '';
 
 /** For tests: the key cache. */
 export const signingKeyCache: Pick<Lru<string, Buffer>, 'size' | 'clear' | 'capacity'> = signingKeys;
@@ -77,7 +80,11 @@ export const signingKeyCache: Pick<Lru<string, Buffer>, 'size' | 'clear' | 'capa
  * The returned buffer is shared through the cache: callers must not write to it.
  */
 export function deriveSigningKey(secretKey: string, date: string, region: string, service: string): Buffer {
-  const id = `${date}/${region}/${service}/${sha256Hex(secretKey)}`;
+  if (secretKey !== lastSecret) {
+    lastSecretHash = sha256Hex(secretKey);
+    lastSecret = secretKey;
+  }
+  const id = `${date}/${region}/${service}/${lastSecretHash}`;
   let key = signingKeys.get(id);
   if (key === undefined) {
     const kDate = hmacSha256(`AWS4${secretKey}`, date);
@@ -137,6 +144,8 @@ export function formatAmzDate(d: Date): string {
 
 /** Parses `YYYYMMDDTHHMMSSZ`; null unless it is that exact shape and a real instant. */
 export function parseAmzDate(s: string): Date | null {
+  // The last one parsed: presigned URLs and busy clients send the same value many times.
+  if (s === lastAmzDate) return new Date(lastAmzTime);
   const m = AMZ_DATE.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, se] = m.map(Number) as [number, number, number, number, number, number, number];
@@ -144,8 +153,13 @@ export function parseAmzDate(s: string): Date | null {
   const date = new Date(t);
   // Date.UTC rolls 20130231 over to March; a real date comes back unchanged.
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) return null;
+  lastAmzDate = s;
+  lastAmzTime = t;
   return date;
 }
+
+let lastAmzDate = '';
+let lastAmzTime = 0;
 
 /** Whether `s` is a real `YYYYMMDD` day. */
 export function isScopeDate(s: string): boolean {

@@ -205,15 +205,15 @@ export function pickVersionByQuorum(
   }
 
   // Within the agreeing drives, the copy most of them hold in full (index and inline aside).
-  const copies = new Map<string, number[]>();
+  // Compared in place (`sameContent`), not through `contentKey`'s strings: this runs per GET.
+  const copies: number[][] = [];
   for (const i of agree) {
-    const k = contentKey(found[i]!);
-    const c = copies.get(k);
+    const c = copies.find((g) => sameContent(found[g[0]!]!, found[i]!));
     if (c) c.push(i);
-    else copies.set(k, [i]);
+    else copies.push([i]);
   }
   let best: number[] = [];
-  for (const c of copies.values()) if (c.length > best.length) best = c;
+  for (const c of copies) if (c.length > best.length) best = c;
 
   const inAgree = new Set(agree);
   const inBest = new Set(best);
@@ -225,6 +225,43 @@ export function pickVersionByQuorum(
     if (!inAgree.has(i) || !inBest.has(i)) disagree.push(i);
   }
   return { version: found[best[0]!]!, perDrive, agree, disagree, errored };
+}
+
+/** Whether two versions have the same `contentKey`, without building the strings. */
+export function sameContent(a: ObjectVersion, b: ObjectVersion): boolean {
+  if (a.type === 'deleteMarker' || b.type === 'deleteMarker') {
+    return a.type === b.type && signature(a) === signature(b);
+  }
+  return sameFields(a, b, 'inline', 'erasure') && sameFields(a.erasure, b.erasure, 'index', '');
+}
+
+/** JSON.stringify's equality of two values (undefined fields absent), but key order. */
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  if (Array.isArray(x) || Array.isArray(y)) {
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameValue(x[i], y[i])) return false;
+    return true;
+  }
+  if (Buffer.isBuffer(x) || Buffer.isBuffer(y))
+    return Buffer.isBuffer(x) && Buffer.isBuffer(y) && x.equals(y);
+  return sameFields(x, y, '', '');
+}
+
+/** `sameValue` over two objects' fields but `skip1` and `skip2`. */
+function sameFields(x: object, y: object, skip1: string, skip2: string): boolean {
+  const a = x as Record<string, unknown>;
+  const b = y as Record<string, unknown>;
+  let n = 0;
+  for (const k in a) {
+    const v = a[k];
+    if (v === undefined || k === skip1 || k === skip2) continue;
+    if (!sameValue(v, b[k])) return false;
+    n++;
+  }
+  for (const k in b) if (b[k] !== undefined && k !== skip1 && k !== skip2) n--;
+  return n === 0;
 }
 
 /** Everything of a version but what differs per drive by design (shard index, inline shard). */

@@ -202,30 +202,43 @@ export function createAuthorization(opts: AuthorizationDeps): {
     s3conditions: Record<string, string[]>,
   ): Authorizer {
     const req = ctx.req;
-    const now = new Date();
-    const base: Record<string, string[]> = {
-      ...s3conditions,
-      'aws:CurrentTime': [now.toISOString()],
-      'aws:EpochTime': [String(Math.floor(now.getTime() / 1000))],
-      'aws:SecureTransport': [(req.socket as Socket & { encrypted?: boolean }).encrypted ? 'true' : 'false'],
+    // The request's condition keys, built when a policy is first evaluated (root without a bucket
+    // policy never needs them: the common case of a small GET).
+    let base: Record<string, string[]> | undefined;
+    const baseConditions = (): Record<string, string[]> => {
+      if (base) return base;
+      const now = new Date();
+      base = {
+        ...s3conditions,
+        'aws:CurrentTime': [now.toISOString()],
+        'aws:EpochTime': [String(Math.floor(now.getTime() / 1000))],
+        'aws:SecureTransport': [
+          (req.socket as Socket & { encrypted?: boolean }).encrypted ? 'true' : 'false',
+        ],
+      };
+      // X-Forwarded-For is anyone's to write: believed only from the proxies the operator trusts.
+      const ip = clientIp(
+        req.socket.remoteAddress,
+        req.headers['x-forwarded-for'],
+        opts.trustedProxies ?? [],
+      );
+      if (ip !== undefined) base['aws:SourceIp'] = [ip];
+      const referer = req.headers.referer;
+      if (referer !== undefined) base['aws:Referer'] = [referer];
+      const ua = req.headers['user-agent'];
+      if (ua !== undefined) base['aws:UserAgent'] = [ua];
+      if (!auth.anonymous) {
+        base['s3:authType'] = [auth.via === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING'];
+        base['s3:signatureversion'] = ['AWS4-HMAC-SHA256'];
+        base['s3:signatureAge'] = [String(Math.max(0, now.getTime() - auth.requestTime.getTime()))];
+      }
+      return base;
     };
-    // X-Forwarded-For is anyone's to write: believed only from the proxies the operator trusts.
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], opts.trustedProxies ?? []);
-    if (ip !== undefined) base['aws:SourceIp'] = [ip];
-    const referer = req.headers.referer;
-    if (referer !== undefined) base['aws:Referer'] = [referer];
-    const ua = req.headers['user-agent'];
-    if (ua !== undefined) base['aws:UserAgent'] = [ua];
-    if (!auth.anonymous) {
-      base['s3:authType'] = [auth.via === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING'];
-      base['s3:signatureversion'] = ['AWS4-HMAC-SHA256'];
-      base['s3:signatureAge'] = [String(Math.max(0, now.getTime() - auth.requestTime.getTime()))];
-    }
     const forWho = new Map<IdentityRecord | null, Record<string, string[]>>();
     const conditionsFor = (subject: IdentityRecord | null) => {
       let c = forWho.get(subject);
       if (!c) {
-        c = { ...base, ...principalConditions(subject) };
+        c = { ...baseConditions(), ...principalConditions(subject) };
         forWho.set(subject, c);
       }
       return c;
@@ -252,6 +265,10 @@ export function createAuthorization(opts: AuthorizationDeps): {
     };
     const check = async (p: Permission, subject: IdentityRecord | null = who): Promise<AuthzResult> => {
       const policy = p.bucket === undefined ? null : await bucketPolicy(p.bucket);
+      // Root is allowed everything no bucket policy denies: no conditions to evaluate.
+      if (policy === null && subject?.kind === 'root') {
+        return explain(subject, { action: p.action, resource: p.resource, conditions: {} }, null);
+      }
       let conditions = conditionsFor(subject);
       if (p.conditions) conditions = { ...conditions, ...p.conditions };
       if (
