@@ -94,6 +94,15 @@ export declare class ErasureCoder {
    * "too few shards" when fewer than `k` are good.
    */
   decodeFrames(frames: Array<Buffer | null | undefined>, out: Buffer, layout: FrameLayout, options?: FrameOptions | undefined | null): Promise<number[]>
+  /**
+   * Reads `layout.blockCount` blocks from `layout.firstBlock` of the data shard files `paths`
+   * (shard `i` in `paths[i]`, `dataShards` of them) straight into `out` (exactly those blocks'
+   * data bytes), checking every digest: one worker-thread task, no frame buffers, no copy. With
+   * `cachedOnly`, only from the page cache. Resolves to `done`, `notCached` (some bytes were
+   * not cached; nothing else is wrong) or `failed` (a shard missing, short or rotten: read
+   * them the usual way, which rebuilds and reports). Leave `out` alone until it settles.
+   */
+  readDataShards(paths: Array<string>, out: Buffer, layout: FrameLayout, options: FrameOptions | undefined | null, cachedOnly: boolean): Promise<'done' | 'notCached' | 'failed'>
   /** `decodeFrames`, inline. */
   decodeFramesSync(frames: Array<Buffer | null | undefined>, out: Buffer, layout: FrameLayout, options?: FrameOptions | undefined | null): Array<number>
 }

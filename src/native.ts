@@ -162,6 +162,21 @@ export class ErasureCoder {
     return this.coder.decodeFrames(frames, out, layout, options);
   }
 
+  /**
+   * Data shards read straight into `out` from their files (`paths[i]`: shard `i`, `dataShards` of
+   * them), every digest checked, in one worker-thread task; with `cachedOnly` from the page cache
+   * only. `done`; `notCached`; `failed` (missing, short, rotten: read the usual way).
+   */
+  readDataShards(
+    paths: string[],
+    out: Buffer,
+    layout: FrameLayout,
+    options: FrameOptions | undefined,
+    cachedOnly: boolean,
+  ): Promise<'done' | 'notCached' | 'failed'> {
+    return this.coder.readDataShards(paths, out, layout, options, cachedOnly);
+  }
+
   /** `decodeFrames` on the calling thread (for small inputs: inline data). Throws as it rejects. */
   decodeFramesSync(
     frames: (Buffer | null)[],

@@ -387,6 +387,38 @@ for (const [n, parity] of [
 }
 
 faults(
+  'a data shard rotten on a local drive: the GET rebuilds the exact bytes and reports the object degraded',
+  async () => {
+    const { set, roots, cleanup } = await openSet(4, 2);
+    try {
+      const data = randomBytes(3 * (1 << 20) + 5);
+      await put(set, 'k', data);
+      const degraded: string[] = [];
+      set.onDegraded = (_b, key) => degraded.push(key);
+      assert.ok((await readAll(set, 'k')).equals(data));
+      assert.deepEqual(degraded, [], 'a clean read reports nothing');
+      // The drives holding the data shards (read straight into the output when clean).
+      const metas = await set.readMetas('b', 'k');
+      const dataHolders = metas.flatMap((m, i) => {
+        const v = m instanceof Error ? undefined : m.versions[0];
+        return v?.type === 'object' && v.erasure.index <= v.erasure.dataBlocks ? [i] : [];
+      });
+      assert.equal(dataHolders.length, 2);
+      for (const i of dataHolders) await damage(roots[i]!, 'bitrot', 'k');
+      assert.ok((await readAll(set, 'k')).equals(data));
+      assert.ok(
+        (await readAll(set, 'k', { start: 1_000_000, end: 2_100_000 })).equals(
+          data.subarray(1_000_000, 2_100_001),
+        ),
+      );
+      assert.ok(degraded.length >= 1, 'the rot was reported');
+    } finally {
+      await cleanup();
+    }
+  },
+);
+
+faults(
   'a write with m drives gone succeeds at quorum and reads back; below quorum it fails and leaves nothing',
   async () => {
     const { set, roots, cleanup } = await openSet(4, 1);

@@ -16,12 +16,14 @@ use std::path::Path;
 /// The first `head` bytes of `path` (the whole file without `head`) when the kernel can serve them
 /// without waiting for a device; `None` when it cannot, when the file is not a regular file, or on
 /// any error (the caller's slow path then reports it properly).
+/// Opens `path` for reading when its lookup needs no device access (`openat2` with
+/// `RESOLVE_CACHED`, Linux 5.12+), with `O_NOATIME` when we own the file; `None` otherwise, or on
+/// any error.
 #[cfg(target_os = "linux")]
-pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
+pub fn open_cached(path: &Path) -> Option<std::fs::File> {
     use std::ffi::CString;
-    use std::fs::File;
     use std::os::fd::FromRawFd;
-    use std::os::raw::{c_int, c_long, c_void};
+    use std::os::raw::{c_int, c_long};
     use std::os::unix::ffi::OsStrExt;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,14 +33,8 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
         mode: u64,
         resolve: u64,
     }
-    #[repr(C)]
-    struct IoVec {
-        base: *mut c_void,
-        len: usize,
-    }
     extern "C" {
         fn syscall(n: c_long, ...) -> c_long;
-        fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
     }
     // The same numbers on x86-64 and arm64 (openat2 came after the syscall tables were unified).
     const SYS_OPENAT2: c_long = 437;
@@ -47,7 +43,6 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
     const O_CLOEXEC: u64 = 0o2000000;
     const O_NOATIME: u64 = 0o1000000; // (the generic value: x86-64 and arm64 alike)
     const RESOLVE_CACHED: u64 = 0x20;
-    const RWF_NOWAIT: c_int = 0x8;
     const EPERM: i32 = 1;
     const ENOSYS: i32 = 38;
     const EINVAL: i32 = 22;
@@ -56,7 +51,6 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
     if UNSUPPORTED.load(Ordering::Relaxed) {
         return None;
     }
-
     let cpath = CString::new(path.as_os_str().as_bytes()).ok()?;
     let open = |flags: u64| -> Result<c_int, i32> {
         let how = OpenHow { flags, mode: 0, resolve: RESOLVE_CACHED };
@@ -87,7 +81,34 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
         Err(_) => return None,
     };
     // SAFETY: `fd` was just opened here and is owned by nothing else; File closes it on drop.
-    let file = unsafe { File::from_raw_fd(fd) };
+    Some(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn open_cached(_: &Path) -> Option<std::fs::File> {
+    None
+}
+
+/// The first `head` bytes of `path` (the whole file without `head`) when the kernel can serve them
+/// without waiting for a device; `None` when it cannot, when the file is not a regular file, or on
+/// any error (the caller's slow path then reports it properly).
+#[cfg(target_os = "linux")]
+pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    use std::os::raw::{c_int, c_void};
+
+    #[repr(C)]
+    struct IoVec {
+        base: *mut c_void,
+        len: usize,
+    }
+    extern "C" {
+        fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
+    }
+    const RWF_NOWAIT: c_int = 0x8;
+
+    let file = open_cached(path)?;
+    let fd = file.as_raw_fd();
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;

@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod md5x;
 pub mod placement;
 pub mod readat;
+pub mod shardread;
 pub mod simd;
 pub mod walk;
 pub mod writeback;

@@ -1005,11 +1005,27 @@ export class ErasureSet {
   ): Promise<void> {
     const k = coder.dataShards;
     const total = coder.totalShards;
+    const inline = (pick.version as ObjectDataVersion).dataDir === '';
+    const layoutArg = { size: layout.size, blockSize: layout.blockSize, firstBlock: b, blockCount: nb };
+    const frameOpts = { algorithm: bitrotOf(pick.version as ObjectDataVersion) };
+    // The data shards straight from the page cache into `out` in one task, when all are on local
+    // drives; anything else (not cached, missing, rotten) goes the usual way below.
+    if (!inline) {
+      const paths: string[] = [];
+      for (let s = 0; s < k; s++) {
+        const i = holder[s];
+        const p = i === undefined || files.dead[s] ? undefined : this.drives[i]?.localPath?.(bucket, files.path);
+        if (p === undefined) break;
+        paths.push(p);
+      }
+      if (paths.length === k && (await coder.readDataShards(paths, out, layoutArg, frameOpts, true)) === 'done') {
+        return;
+      }
+    }
     const offset = layout.frameOffset(b);
     const length = layout.framesLength(b, nb);
     const frames: (Buffer | null)[] = new Array(total).fill(null);
     const tried = new Array<boolean>(total).fill(false);
-    const inline = (pick.version as ObjectDataVersion).dataDir === '';
     const read = async (s: number) => {
       tried[s] = true;
       const i = holder[s];
@@ -1056,8 +1072,6 @@ export class ErasureSet {
       else if (first.length < k) first.push(s);
     }
     await Promise.all(first.map(read));
-    const layoutArg = { size: layout.size, blockSize: layout.blockSize, firstBlock: b, blockCount: nb };
-    const frameOpts = { algorithm: bitrotOf(pick.version as ObjectDataVersion) };
     let rotten: number[] = [];
     for (;;) {
       const got = frames.filter((f) => f !== null).length;

@@ -533,6 +533,12 @@ export class LocalDrive implements StorageAPI {
     return buf;
   }
 
+  localPath(volume: string, rel: string): string {
+    assertVolumeName(volume);
+    assertEntryPath(rel);
+    return this.abs(volume, rel);
+  }
+
   async openFile(volume: string, rel: string): Promise<FileReader> {
     assertVolumeName(volume);
     assertEntryPath(rel);

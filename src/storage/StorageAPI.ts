@@ -99,6 +99,12 @@ export interface StorageAPI {
   createFile(volume: string, path: string, size?: number): Promise<FileWriter>;
   /** Reads `length` bytes at `offset` into `into` (or a new Buffer); a short file is `FileCorrupt`. */
   readFile(volume: string, path: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
+  /**
+   * Where a file is on this machine's file system, for readers that go to it directly (a GET's
+   * data shards, read straight into the response by the native core). Absent on drives that are
+   * not plain local directories (remote drives; the fault injector, so its faults stay seen).
+   */
+  localPath?(volume: string, path: string): string;
   /** Opens a file for `FileReader.read`s: `FileNotFound` if absent, `IsNotRegular` if a directory. */
   openFile(volume: string, path: string): Promise<FileReader>;
   /** A stream of `length` bytes from `offset` (to the end when `length` is omitted). */

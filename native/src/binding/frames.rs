@@ -4,6 +4,7 @@ use super::erasure::{to_err, ErasureCoder};
 use crate::bitrot::HashSpec;
 use crate::erasure::Erasure;
 use crate::frames::{decode_frames, encode_frames, Layout};
+use crate::shardread::{read_data_shards, Outcome};
 use crate::simd;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -37,7 +38,7 @@ fn frame_spec(o: &Option<FrameOptions>) -> Result<HashSpec> {
     }
 }
 
-fn layout(e: &Erasure, l: &FrameLayout) -> Result<Layout> {
+fn layout_of(e: &Erasure, l: &FrameLayout) -> Result<Layout> {
     if l.size < 0.0 || l.size.fract() != 0.0 || l.block_size == 0 {
         return Err(super::invalid("invalid frame layout"));
     }
@@ -89,6 +90,35 @@ impl ErasureCoder {
         Ok(AsyncTask::new(DecodeFramesTask::new(&self.inner, frames, out, layout, options)?))
     }
 
+    /// Reads `layout.blockCount` blocks from `layout.firstBlock` of the data shard files `paths`
+    /// (shard `i` in `paths[i]`, `dataShards` of them) straight into `out` (exactly those blocks'
+    /// data bytes), checking every digest: one worker-thread task, no frame buffers, no copy. With
+    /// `cachedOnly`, only from the page cache. Resolves to `done`, `notCached` (some bytes were
+    /// not cached; nothing else is wrong) or `failed` (a shard missing, short or rotten: read
+    /// them the usual way, which rebuilds and reports). Leave `out` alone until it settles.
+    #[napi(ts_return_type = "Promise<'done' | 'notCached' | 'failed'>")]
+    pub fn read_data_shards(
+        &self,
+        paths: Vec<String>,
+        out: Buffer,
+        layout: FrameLayout,
+        options: Option<FrameOptions>,
+        cached_only: bool,
+    ) -> Result<AsyncTask<ReadDataShardsTask>> {
+        let lay = layout_of(&self.inner, &layout)?;
+        let first = layout.first_block as usize;
+        let count = layout.block_count.map(|c| c as usize).unwrap_or(lay.blocks().saturating_sub(first));
+        Ok(AsyncTask::new(ReadDataShardsTask {
+            paths: paths.into_iter().map(std::path::PathBuf::from).collect(),
+            out,
+            layout: lay,
+            first,
+            count,
+            spec: frame_spec(&options)?,
+            cached_only,
+        }))
+    }
+
     /// `decodeFrames`, inline.
     #[napi]
     pub fn decode_frames_sync(
@@ -128,7 +158,7 @@ impl EncodeFramesTask {
         Ok(EncodeFramesTask {
             coder: coder.clone(),
             spec: frame_spec(&o)?,
-            layout: layout(coder, &l)?,
+            layout: layout_of(coder, &l)?,
             first: l.first_block as usize,
             data,
             frames,
@@ -180,7 +210,7 @@ impl DecodeFramesTask {
         for f in frames.iter().flatten() {
             check_disjoint(f, &out, "a frame buffer and the output")?;
         }
-        let lay = layout(coder, &l)?;
+        let lay = layout_of(coder, &l)?;
         let first = l.first_block as usize;
         let count = l.block_count.map(|c| c as usize).unwrap_or(lay.blocks().saturating_sub(first));
         Ok(DecodeFramesTask {
@@ -217,5 +247,42 @@ impl Task for DecodeFramesTask {
 
     fn resolve(&mut self, _: Env, out: Vec<u32>) -> Result<Vec<u32>> {
         Ok(out)
+    }
+}
+
+pub struct ReadDataShardsTask {
+    paths: Vec<std::path::PathBuf>,
+    out: Buffer,
+    layout: Layout,
+    first: usize,
+    count: usize,
+    spec: HashSpec,
+    cached_only: bool,
+}
+
+impl Task for ReadDataShardsTask {
+    type Output = &'static str;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<&'static str> {
+        let paths: Vec<&std::path::Path> = self.paths.iter().map(|p| p.as_path()).collect();
+        let r = read_data_shards(
+            &paths,
+            self.layout,
+            self.first,
+            self.count,
+            &mut self.out,
+            &self.spec,
+            self.cached_only,
+        );
+        Ok(match r {
+            Outcome::Done => "done",
+            Outcome::NotCached => "notCached",
+            Outcome::Failed => "failed",
+        })
+    }
+
+    fn resolve(&mut self, _: Env, r: &'static str) -> Result<String> {
+        Ok(r.to_string())
     }
 }
