@@ -1014,11 +1014,15 @@ export class ErasureSet {
       const paths: string[] = [];
       for (let s = 0; s < k; s++) {
         const i = holder[s];
-        const p = i === undefined || files.dead[s] ? undefined : this.drives[i]?.localPath?.(bucket, files.path);
+        const p =
+          i === undefined || files.dead[s] ? undefined : this.drives[i]?.localPath?.(bucket, files.path);
         if (p === undefined) break;
         paths.push(p);
       }
-      if (paths.length === k && (await coder.readDataShards(paths, out, layoutArg, frameOpts, true)) === 'done') {
+      if (
+        paths.length === k &&
+        (await coder.readDataShards(paths, out, layoutArg, frameOpts, true)) === 'done'
+      ) {
         return;
       }
     }

@@ -37,8 +37,18 @@ export function unquoteEtag(etag: string): string {
 
 /** IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`. */
 export function formatHttpDate(d: Date): string {
-  return d.toUTCString();
+  // Objects' Last-Modified, sent again and again: the strings of recent seconds are kept.
+  const sec = Math.floor(d.getTime() / 1000);
+  let s = httpDates.get(sec);
+  if (s === undefined) {
+    s = d.toUTCString();
+    if (httpDates.size >= 4096) httpDates.clear();
+    httpDates.set(sec, s);
+  }
+  return s;
 }
+
+const httpDates = new Map<number, string>();
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const IMF = /^[a-z]{3}, (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) gmt$/i;

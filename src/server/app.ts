@@ -555,10 +555,22 @@ export function createApp(opts: AppOptions): Koa {
     const bodyState: BodyState = { expectContinue: expectsContinue.has(req), continueSent: false };
     state.body = bodyState;
 
-    const abort = new AbortController();
+    // The AbortController only for operations that ask for the signal (most never do).
+    let abort: AbortController | undefined;
+    let gone: Error | undefined;
     const onClose = () => {
       activeBodies.delete(req.socket);
-      if (!res.writableFinished) abort.abort(new Error('the client closed the connection'));
+      if (!res.writableFinished) {
+        gone = new Error('the client closed the connection');
+        abort?.abort(gone);
+      }
+    };
+    const signal = (): AbortSignal => {
+      if (!abort) {
+        abort = new AbortController();
+        if (gone) abort.abort(gone);
+      }
+      return abort.signal;
     };
     res.once('close', onClose);
 
@@ -619,7 +631,9 @@ export function createApp(opts: AppOptions): Koa {
       bodyLength,
       trailers: () => ({ ...(bodyState.verifier?.trailers ?? {}) }),
       log,
-      signal: abort.signal,
+      get signal() {
+        return signal();
+      },
       credentials: lookup,
       allowed: async (action, o = {}) => {
         const bucket = o.bucket ?? routeBucket;
