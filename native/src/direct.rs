@@ -23,9 +23,9 @@ use std::sync::Mutex;
 /// The alignment of direct writes: memory address, file offset and length.
 pub const ALIGN: usize = 4096;
 /// The size of a staging buffer: a write's bytes go to the device in pieces of at most this.
-pub const STAGE: usize = 1 << 20;
+pub const STAGE: usize = 256 << 10;
 /// Staging buffers kept for reuse (beyond them, a buffer is freed after its write).
-const POOL_KEEP: usize = 8;
+const POOL_KEEP: usize = 16;
 
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "x86")))]
 const O_DIRECT: i32 = 0o40000;
