@@ -13,9 +13,24 @@
 
 use std::path::Path;
 
+/// The most `read_file_cached` copies on the caller's thread.
+pub const MAX_CACHED_READ: usize = 256 << 10;
+
 /// The first `head` bytes of `path` (the whole file without `head`) when the kernel can serve them
 /// without waiting for a device; `None` when it cannot, when the file is not a regular file, or on
 /// any error (the caller's slow path then reports it properly).
+/// openat2 or RESOLVE_CACHED unknown to this kernel (before 5.12): never tried again.
+#[cfg(target_os = "linux")]
+static UNSUPPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `open_cached` can work here (false after the kernel refused `openat2`'s cached lookup).
+pub fn open_cached_supported() -> bool {
+    #[cfg(target_os = "linux")]
+    return !UNSUPPORTED.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 /// Opens `path` for reading when its lookup needs no device access (`openat2` with
 /// `RESOLVE_CACHED`, Linux 5.12+), with `O_NOATIME` when we own the file; `None` otherwise, or on
 /// any error.
@@ -25,7 +40,7 @@ pub fn open_cached(path: &Path) -> Option<std::fs::File> {
     use std::os::fd::FromRawFd;
     use std::os::raw::{c_int, c_long};
     use std::os::unix::ffi::OsStrExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
     #[repr(C)]
     struct OpenHow {
@@ -46,8 +61,6 @@ pub fn open_cached(path: &Path) -> Option<std::fs::File> {
     const EPERM: i32 = 1;
     const ENOSYS: i32 = 38;
     const EINVAL: i32 = 22;
-    // openat2 or RESOLVE_CACHED unknown to this kernel (before 5.12): never try again.
-    static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
     if UNSUPPORTED.load(Ordering::Relaxed) {
         return None;
     }
@@ -114,6 +127,10 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
         return None;
     }
     let want = usize::try_from(head.map_or(meta.len(), |h| h.min(meta.len()))).ok()?;
+    // A large file (a key with many versions) is copied on a worker thread, not this one.
+    if want > MAX_CACHED_READ {
+        return None;
+    }
     let mut buf = vec![0u8; want];
     let mut len = 0;
     while len < want {
@@ -150,6 +167,21 @@ mod tests {
             assert_eq!(all, data);
             assert_eq!(read_file_cached(&path, Some(100)).unwrap(), &data[..100]);
             assert_eq!(read_file_cached(&path, Some(1 << 30)).unwrap(), data);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_large_file_is_left_to_a_worker_thread_but_its_head_is_not() {
+        let path = std::env::temp_dir().join(format!("cairn-cached-large-{}", std::process::id()));
+        let data = vec![7u8; MAX_CACHED_READ + 1];
+        std::fs::write(&path, &data).unwrap();
+        assert!(read_file_cached(&path, None).is_none());
+        if open_cached_supported() {
+            if let Some(head) = read_file_cached(&path, Some(4096)) {
+                assert_eq!(head, &data[..4096]);
+            }
         }
         std::fs::remove_file(&path).unwrap();
     }

@@ -48,13 +48,15 @@ pub fn read_data_shards(
     let mut digests = vec![[0u8; DIGEST_LEN]; n];
     let mut pad = vec![0u8; layout.shard_len(b0 + n - 1)];
     for (i, path) in paths.iter().enumerate() {
-        let file = if cached_only {
+        let file = if cached_only && crate::cached::open_cached_supported() {
             // A lookup that would wait for the device is as good as data that would.
             match crate::cached::open_cached(path) {
                 Some(f) => f,
                 None => return Outcome::NotCached,
             }
         } else {
+            // (Kernels before 5.12 have no cached-only lookup: a plain open; the reads still
+            // stop at the page cache.)
             match File::open(path) {
                 Ok(f) => f,
                 Err(_) => return Outcome::Failed,
