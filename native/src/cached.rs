@@ -105,20 +105,27 @@ pub fn open_cached(_: &Path) -> Option<std::fs::File> {
 /// The first `head` bytes of `path` (the whole file without `head`) when the kernel can serve them
 /// without waiting for a device; `None` when it cannot, when the file is not a regular file, or on
 /// any error (the caller's slow path then reports it properly).
+/// `preadv2` and its `RWF_NOWAIT` flag (glibc has the call; std does not).
 #[cfg(target_os = "linux")]
-pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
-    use std::os::fd::AsRawFd;
+pub(crate) mod sys {
     use std::os::raw::{c_int, c_void};
 
     #[repr(C)]
-    struct IoVec {
-        base: *mut c_void,
-        len: usize,
+    pub struct IoVec {
+        pub base: *mut c_void,
+        pub len: usize,
     }
     extern "C" {
-        fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
+        pub fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
     }
-    const RWF_NOWAIT: c_int = 0x8;
+    /// Fail with `EAGAIN` rather than wait for the device.
+    pub const RWF_NOWAIT: c_int = 0x8;
+}
+
+#[cfg(target_os = "linux")]
+pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    use sys::{preadv2, IoVec, RWF_NOWAIT};
 
     let file = open_cached(path)?;
     let fd = file.as_raw_fd();

@@ -257,15 +257,7 @@ mod tests {
     use super::*;
 
     fn data(n: usize, seed: u32) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
+        crate::test_bytes(n, u64::from(seed))
     }
 
     fn roundtrip(dir: &Path, name: &str, direct: bool, pieces: &[Vec<Vec<u8>>]) {

@@ -20,3 +20,17 @@ pub mod writeback;
 
 #[cfg(feature = "napi-binding")]
 pub mod binding;
+
+/// Deterministic test bytes (xorshift), shared by the unit tests.
+#[cfg(test)]
+pub(crate) fn test_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

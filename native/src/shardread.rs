@@ -121,17 +121,9 @@ fn read_vectored(
 ) -> io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
+        use crate::cached::sys::{preadv2, IoVec, RWF_NOWAIT};
         use std::os::fd::AsRawFd;
-        use std::os::raw::{c_int, c_void};
-        #[repr(C)]
-        struct IoVec {
-            base: *mut c_void,
-            len: usize,
-        }
-        extern "C" {
-            fn preadv2(fd: c_int, iov: *const IoVec, iovcnt: c_int, offset: i64, flags: c_int) -> isize;
-        }
-        const RWF_NOWAIT: c_int = 0x8;
+        use std::os::raw::c_int;
         const EAGAIN: i32 = 11;
         const IOV_MAX: usize = 1024;
         let flags = if cached_only { RWF_NOWAIT } else { 0 };
@@ -206,17 +198,7 @@ mod tests {
     use crate::frames::encode_frames;
     use crate::simd;
 
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    use crate::test_bytes as bytes;
 
     /// Writes the shard files of `data` (k + m shards) under `dir`; returns their paths.
     fn shard_files(

@@ -157,17 +157,7 @@ fn run(h: &'static Hub) {
 mod tests {
     use super::*;
 
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    use crate::test_bytes as bytes;
 
     fn reference(parts: &[Vec<u8>]) -> [u8; 16] {
         let mut m = Md5::new();
