@@ -13,6 +13,7 @@
  * directories holding 40 to 500 photos each. Figures are warm (the tree is in the page cache).
  * Progress goes to stderr.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -95,7 +96,7 @@ async function pool<T>(items: readonly T[], width: number, fn: (t: T) => Promise
 }
 
 async function build(roots: string[], keys: string[]): Promise<void> {
-  await fs.rm(HOME, { recursive: true, force: true });
+  spawnSync('rm', ['-rf', HOME], { stdio: 'inherit' });
   await Promise.all(roots.map((r) => fs.mkdir(r, { recursive: true })));
   const drives = roots.map((r) => new LocalDrive(r));
   await Promise.all(drives.map((d) => d.makeVolume(SYSTEM_VOLUME)));
@@ -229,7 +230,8 @@ async function main(): Promise<void> {
   });
 
   if (JSON_OUT) process.stdout.write(`${JSON.stringify({ objects: keys.length, runs: RUNS, figures })}\n`);
-  if (!KEEP) await fs.rm(HOME, { recursive: true, force: true });
+  // `rm -rf`, not fs.rm: at 1,000,000 objects (8,000,000 inodes) fs.rm held 9 GiB and ran for minutes.
+  if (!KEEP) spawnSync('rm', ['-rf', HOME], { stdio: 'inherit' });
 }
 
 main().catch((e) => {
