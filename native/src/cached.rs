@@ -85,8 +85,16 @@ pub fn open_cached(path: &Path) -> Option<std::fs::File> {
     };
     let fd = match open(O_RDONLY | O_CLOEXEC | O_NOATIME) {
         Ok(fd) => fd,
-        // O_NOATIME on a file someone else owns.
-        Err(EPERM) => open(O_RDONLY | O_CLOEXEC).ok()?,
+        // O_NOATIME on a file someone else owns; EPERM again is a seccomp filter or an LSM
+        // refusing openat2 itself (older container runtimes' default profiles): stop trying.
+        Err(EPERM) => match open(O_RDONLY | O_CLOEXEC) {
+            Ok(fd) => fd,
+            Err(EPERM) => {
+                UNSUPPORTED.store(true, Ordering::Relaxed);
+                return None;
+            }
+            Err(_) => return None,
+        },
         Err(ENOSYS) | Err(EINVAL) => {
             UNSUPPORTED.store(true, Ordering::Relaxed);
             return None;
