@@ -418,29 +418,32 @@ faults(
   },
 );
 
-faults('a rotten metadata file on one local drive: GET and HEAD still answer, the object is reported', async () => {
-  const { set, roots, cleanup } = await openSet(4, 2);
-  try {
-    const small = randomBytes(3000); // inline
-    const large = randomBytes(2 * (1 << 20) + 9);
-    await put(set, 'small', small);
-    await put(set, 'large', large);
-    const degraded: string[] = [];
-    set.onDegraded = (_b, key) => degraded.push(key);
-    for (const key of ['small', 'large']) {
-      const meta = path.join(roots[1]!, 'b', objectPath(key), 'cairn.meta');
-      const bytes = await fs.readFile(meta);
-      bytes[bytes.length - 10]! ^= 0xff;
-      await fs.writeFile(meta, bytes);
+faults(
+  'a rotten metadata file on one local drive: GET and HEAD still answer, the object is reported',
+  async () => {
+    const { set, roots, cleanup } = await openSet(4, 2);
+    try {
+      const small = randomBytes(3000); // inline
+      const large = randomBytes(2 * (1 << 20) + 9);
+      await put(set, 'small', small);
+      await put(set, 'large', large);
+      const degraded: string[] = [];
+      set.onDegraded = (_b, key) => degraded.push(key);
+      for (const key of ['small', 'large']) {
+        const meta = path.join(roots[1]!, 'b', objectPath(key), 'cairn.meta');
+        const bytes = await fs.readFile(meta);
+        bytes[bytes.length - 10]! ^= 0xff;
+        await fs.writeFile(meta, bytes);
+      }
+      assert.ok((await readAll(set, 'small')).equals(small));
+      assert.ok((await readAll(set, 'large')).equals(large));
+      assert.equal((await set.getObjectInfo('b', 'small')).size, 3000);
+      assert.ok(degraded.includes('small') && degraded.includes('large'), degraded.join());
+    } finally {
+      await cleanup();
     }
-    assert.ok((await readAll(set, 'small')).equals(small));
-    assert.ok((await readAll(set, 'large')).equals(large));
-    assert.equal((await set.getObjectInfo('b', 'small')).size, 3000);
-    assert.ok(degraded.includes('small') && degraded.includes('large'), degraded.join());
-  } finally {
-    await cleanup();
-  }
-});
+  },
+);
 
 faults(
   'a write with m drives gone succeeds at quorum and reads back; below quorum it fails and leaves nothing',
