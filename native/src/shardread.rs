@@ -124,7 +124,6 @@ fn read_vectored(
         use crate::cached::sys::{preadv2, IoVec, RWF_NOWAIT};
         use std::os::fd::AsRawFd;
         use std::os::raw::c_int;
-        const EAGAIN: i32 = 11;
         const IOV_MAX: usize = 1024;
         let flags = if cached_only { RWF_NOWAIT } else { 0 };
         let mut first = 0; // the first piece not read whole
@@ -146,11 +145,14 @@ fn read_vectored(
             let r = unsafe { preadv2(file.as_raw_fd(), iov.as_ptr(), iov.len() as c_int, pos as i64, flags) };
             if r < 0 {
                 let e = io::Error::last_os_error();
-                if e.raw_os_error() == Some(EAGAIN) && cached_only {
-                    return Ok(false);
-                }
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
+                }
+                // EAGAIN: not all cached. Any other error of a cache-only read (a kernel or
+                // emulator without RWF_NOWAIT: EOPNOTSUPP, EINVAL, ENOSYS) says the same to the
+                // caller: read the usual way, which reports real failures.
+                if cached_only {
+                    return Ok(false);
                 }
                 return Err(e);
             }
