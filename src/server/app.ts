@@ -444,10 +444,9 @@ export function createApp(opts: AppOptions): Koa {
     const rawPath = qmark < 0 ? url : url.slice(0, qmark);
     const rawQuery = qmark < 0 ? '' : url.slice(qmark + 1);
     const method = (req.method ?? 'GET').toUpperCase();
-    const r = route(
-      { method, path: rawPath, query: rawQuery, headers: req.headers },
-      { domains: config.domains },
-    );
+    // Parsed once for the router, the permissions and the op (read-only from here on).
+    const query = new URLSearchParams(rawQuery);
+    const r = route({ method, path: rawPath, query, headers: req.headers }, { domains: config.domains });
     const resource = resourceOf(r);
     if (resource !== undefined) state.resource = resource;
 
@@ -482,7 +481,6 @@ export function createApp(opts: AppOptions): Koa {
     // global and their existence no secret, so a request to a bucket that does not exist is 404
     // NoSuchBucket for every caller, anonymous included (checked only once a caller is refused; an
     // allowed one hears it from the op); an existing bucket's refusal stays AccessDenied.
-    const query = new URLSearchParams(ctx.querystring);
     const needs = requiredPermissions(r, req.headers, query);
     if (r.action === 'PostObject') needs.conditions['s3:authType'] = ['POST'];
     const authz = authorizer(ctx, who, auth, needs.conditions);
@@ -499,7 +497,7 @@ export function createApp(opts: AppOptions): Koa {
     // signer (see src/s3/permissions.ts); an anonymous ListBuckets has nothing to list.
     if (r.action === 'ListBuckets' && who === null) throw new S3Error('AccessDenied');
 
-    const rctx = buildReqCtx(ctx, r, auth, state, authz);
+    const rctx = buildReqCtx(ctx, r, auth, state, authz, query);
     let response: S3Response;
     try {
       response = await dispatch(rctx);
@@ -544,6 +542,7 @@ export function createApp(opts: AppOptions): Koa {
     auth: VerifyResult,
     state: State,
     authz: Authorizer,
+    query: URLSearchParams,
   ): ReqCtx {
     const req = ctx.req;
     const res = ctx.res;
@@ -623,7 +622,7 @@ export function createApp(opts: AppOptions): Koa {
       objects: opts.objects,
       bucketConfig: opts.bucketConfig,
       headers: req.headers,
-      query: new URLSearchParams(ctx.querystring),
+      query,
       method: ctx.method,
       get body() {
         return body();
