@@ -97,6 +97,11 @@ interface ShardFiles {
   open: (Promise<FileReader> | undefined)[];
   /** Shards that failed to open or read: not tried again in this part. */
   dead: boolean[];
+  /**
+   * The direct read of the data shards (`readDataShards`) did not serve a batch of this part (not
+   * cached, or damaged): the rest of the part is read the usual way, without a failed try each.
+   */
+  direct?: false;
 }
 
 async function closeShard(f: Promise<FileReader> | undefined): Promise<void> {
@@ -1010,7 +1015,7 @@ export class ErasureSet {
     const frameOpts = { algorithm: bitrotOf(pick.version as ObjectDataVersion) };
     // The data shards straight from the page cache into `out` in one task, when all are on local
     // drives; anything else (not cached, missing, rotten) goes the usual way below.
-    if (!inline) {
+    if (!inline && files.direct !== false) {
       const paths: string[] = [];
       for (let s = 0; s < k; s++) {
         const i = holder[s];
@@ -1019,12 +1024,10 @@ export class ErasureSet {
         if (p === undefined) break;
         paths.push(p);
       }
-      if (
-        paths.length === k &&
-        (await coder.readDataShards(paths, out, layoutArg, frameOpts, true)) === 'done'
-      ) {
-        return;
+      if (paths.length === k) {
+        if ((await coder.readDataShards(paths, out, layoutArg, frameOpts, true)) === 'done') return;
       }
+      files.direct = false;
     }
     const offset = layout.frameOffset(b);
     const length = layout.framesLength(b, nb);
