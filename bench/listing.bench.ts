@@ -4,7 +4,9 @@
  *
  *     npx tsx bench/listing.bench.ts            # build the bucket, measure, remove it
  *     flags: --keep (leave the bucket in the temp dir and reuse it next time), --runs=N (default 9),
- *            --objects=N (default 100000), --json (one JSON object on stdout)
+ *            --objects=N (default 100000), --json (one JSON object on stdout),
+ *            --layout=flat (every key in the bucket's top level: `IMG_<n>.jpg`, one directory of N
+ *            object directories per drive; default `days`, the tree below)
  *
  * The bucket is built fast: one real object is written through `ErasureSet.putObject` (200 KiB, so
  * its data lives in a data dir, as a photo's would), then its directory is replicated on every drive
@@ -21,6 +23,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ErasureSet } from '../src/erasure/ErasureSet';
 import { listingTuning, listObjectsInSet } from '../src/erasure/listing';
+import { configureListingCache, LISTING_CACHE_MIN_CHILDREN, listingCacheStats } from '../src/native';
 import type { ListObjectsOptions } from '../src/object/types';
 import { LocalDrive } from '../src/storage/LocalDrive';
 import { META_FILE, objectPath } from '../src/storage/paths';
@@ -46,7 +49,8 @@ const WALKS = (['quorum', 'all'] as const).filter((w) => WALK === undefined || w
 const DRIVES = 4;
 const PARITY = 2;
 const BUCKET = 'photos';
-const HOME = path.join(os.tmpdir(), `cairn-listing-bench-${OBJECTS}`);
+const FLAT = args.includes('--layout=flat');
+const HOME = path.join(os.tmpdir(), `cairn-listing-bench-${FLAT ? 'flat-' : ''}${OBJECTS}`);
 const LINKS_PER_FILE = 50_000;
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -64,6 +68,7 @@ function prng(seed: number): () => number {
 
 /** The bucket's keys, sorted (ASCII: code unit order is byte order). */
 function makeKeys(total: number): string[] {
+  if (FLAT) return Array.from({ length: total }, (_, i) => `IMG_${String(i + 1).padStart(7, '0')}.jpg`);
   const rnd = prng(2024);
   const days: string[] = [];
   for (
@@ -163,26 +168,50 @@ async function main(): Promise<void> {
 
   const mid = keys[Math.floor(keys.length / 2)]!;
   const day = mid.split('/').slice(0, 3).join('/');
-  const cases: [string, ListObjectsOptions, (r: Awaited<ReturnType<typeof listObjectsInSet>>) => boolean][] =
+  type Case = [string, ListObjectsOptions, (r: Awaited<ReturnType<typeof listObjectsInSet>>) => boolean];
+  const flatCases: Case[] = [
+    ['first page', {}, (r) => r.objects.length === 1000 && r.isTruncated && r.objects[0]!.key === keys[0]],
     [
-      ['first page', {}, (r) => r.objects.length === 1000 && r.isTruncated && r.objects[0]!.key === keys[0]],
-      [
-        'middle page (after)',
-        { after: mid },
-        (r) => r.objects.length === 1000 && r.objects[0]!.key === keys[keys.indexOf(mid) + 1],
-      ],
-      [
-        'delimited: photos/2024/ (366 prefixes)',
-        { prefix: 'photos/2024/', delimiter: '/' },
-        (r) => r.prefixes.length === 366 && r.objects.length === 0 && !r.isTruncated,
-      ],
-      [
-        `delimited: ${day}/ (one day's photos)`,
-        { prefix: `${day}/`, delimiter: '/' },
-        (r) => r.objects.length > 0 && r.objects.every((o) => o.key.startsWith(`${day}/`)),
-      ],
-      ['delimited at the root (1 prefix)', { delimiter: '/' }, (r) => r.prefixes.length === 1],
-    ];
+      'middle page (after)',
+      { after: mid },
+      (r) => r.objects.length === 1000 && r.objects[0]!.key === keys[keys.indexOf(mid) + 1],
+    ],
+    [
+      'delimited at the root (1000 keys)',
+      { delimiter: '/' },
+      (r) => r.objects.length === 1000 && r.prefixes.length === 0 && r.objects[0]!.key === keys[0],
+    ],
+    [
+      'prefix IMG_05 (a partial segment)',
+      { prefix: 'IMG_05' },
+      (r) => r.objects.length === 1000 && r.objects.every((o) => o.key.startsWith('IMG_05')),
+    ],
+  ];
+  const cases: Case[] = FLAT
+    ? flatCases
+    : [
+        [
+          'first page',
+          {},
+          (r) => r.objects.length === 1000 && r.isTruncated && r.objects[0]!.key === keys[0],
+        ],
+        [
+          'middle page (after)',
+          { after: mid },
+          (r) => r.objects.length === 1000 && r.objects[0]!.key === keys[keys.indexOf(mid) + 1],
+        ],
+        [
+          'delimited: photos/2024/ (366 prefixes)',
+          { prefix: 'photos/2024/', delimiter: '/' },
+          (r) => r.prefixes.length === 366 && r.objects.length === 0 && !r.isTruncated,
+        ],
+        [
+          `delimited: ${day}/ (one day's photos)`,
+          { prefix: `${day}/`, delimiter: '/' },
+          (r) => r.objects.length > 0 && r.objects.every((o) => o.key.startsWith(`${day}/`)),
+        ],
+        ['delimited at the root (1 prefix)', { delimiter: '/' }, (r) => r.prefixes.length === 1],
+      ];
 
   const figures: Figure[] = [];
   const measure = async (name: string, drivesLabel: string, run: () => Promise<number>) => {
@@ -222,6 +251,17 @@ async function main(): Promise<void> {
   }
   listingTuning.walk = 'quorum';
 
+  // What a page costs when the directories' listings are not cached (a directory changed in the
+  // last 2 s, a cache too small): each drive lists and sorts the directory again.
+  configureListingCache(0, LISTING_CACHE_MIN_CHILDREN);
+  await measure('first page, listing cache off', 'walk 3', async () => {
+    const r = await listObjectsInSet(set, BUCKET, {});
+    return r.objects.length + r.prefixes.length;
+  });
+  configureListingCache(256 << 20, LISTING_CACHE_MIN_CHILDREN);
+  log(`listing cache: ${JSON.stringify(listingCacheStats())} (after it was turned off and on)`);
+
+  log(`listing cache: ${JSON.stringify(listingCacheStats())}`);
   // One drive's walk alone, for the per-drive cost.
   await measure('one drive: walk 1000 entries', 'raw', async () => {
     let n = 0;

@@ -17,6 +17,7 @@ import {
   domains,
   type Env,
   envValue,
+  listingCacheBytes,
   onOff,
   type RootCredentialsConfig,
   region,
@@ -172,6 +173,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
   let proxies: string[];
   let workers: number;
   let odirect: boolean | undefined;
+  let listingCache: number | undefined;
   try {
     const given =
       drivesArg.length > 0 ? drivesArg : (envValue(env, 'VOLUMES')?.split(/\s+/).filter(Boolean) ?? []);
@@ -188,6 +190,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     proxies = trustedProxies(env);
     workers = workerCount(flags.workers);
     odirect = onOff(env, 'API_ODIRECT');
+    listingCache = listingCacheBytes(env);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof EllipsisError) {
       io.stderr(`cairn: ${e.message}\n`);
@@ -213,6 +216,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     trustedProxies: proxies,
     log,
     ...(odirect !== undefined ? { directWrites: odirect } : {}),
+    ...(listingCache !== undefined ? { listingCacheBytes: listingCache } : {}),
   };
   // A node's primary serves no request itself: its workers count their own in-flight requests.
   let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'close'> &
@@ -332,6 +336,8 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
   CAIRN_WORKERS                          as --workers (default auto: one worker process per core)
   CAIRN_LOG_LEVEL                        info (default), warn, error, silent
   CAIRN_API_ODIRECT                      on (default): shard files bypass the page cache; off
+  CAIRN_LISTING_CACHE_MB                 sorted listings of large directories kept per process
+                                         (default 256; 0: off)
   UV_THREADPOOL_SIZE                     libuv thread pool size (default 32)
 
 Health:

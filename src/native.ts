@@ -364,6 +364,19 @@ export class ObjectWalker {
  * `ENOENT`), plus the step that failed: `read`; `tmp` (the temporary file or directory), `commit`
  * (the rename into place); for `renameData` also `source` (nothing to move), `move`, `sync`.
  */
+/**
+ * Bounds of the cache of large directories' sorted listings (a flat bucket's top directory): at
+ * most `maxBytes` in all per process (0 turns it off), for directories of at least `minChildren`
+ * child directories (default 256 MiB and 4096). A cached listing is used only while the
+ * directory's `stat` is unchanged (`native/src/dirlist.rs`).
+ */
+export const configureListingCache: (maxBytes: number, minChildren: number) => void =
+  native.configureListingCache;
+/** The listing cache's default threshold: smaller directories are read in a few ms. */
+export const LISTING_CACHE_MIN_CHILDREN = 4096;
+/** What the listing cache holds. */
+export const listingCacheStats: () => { dirs: number; bytes: number } = native.listingCacheStats;
+
 export interface FsioError extends Error {
   code: string;
   syscall: string;

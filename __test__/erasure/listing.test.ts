@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import { ErasureSet } from '../../src/erasure/ErasureSet';
 import { ErasureSets } from '../../src/erasure/ErasureSets';
 import { listObjectsInSet, mergeListPages, mergeVersionPages, pageSize } from '../../src/erasure/listing';
+import { configureListingCache, LISTING_CACHE_MIN_CHILDREN, listingCacheStats } from '../../src/native';
 import { isObjectError } from '../../src/object/errors';
 import type {
   ListObjectsOptions,
@@ -410,6 +411,37 @@ one('an overwrite a drive missed lists the new version', async () => {
       assert.equal(o!.size, 11);
     }
   } finally {
+    await cleanup();
+  }
+});
+
+one("a large directory's cached listing sees every put, delete and overwrite at once", async () => {
+  // Directories of 8 children and more are cached here (4096 in a server), once unchanged for 2 s.
+  configureListingCache(256 << 20, 8);
+  const { set, cleanup } = await openSet(4, 2);
+  try {
+    const live = new Set(Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(3, '0')}`));
+    await putAll(set, [...live]);
+    await new Promise((r) => setTimeout(r, 2100));
+    const before = listingCacheStats().dirs;
+    await pageThrough(set, [...live], { maxKeys: 7 });
+    assert.ok(listingCacheStats().dirs >= before + 3, "the walked drives' listings were cached");
+    // Each change lands in the same second as the cached listing was used.
+    await put(set, 'k0105');
+    live.add('k0105');
+    await pageThrough(set, [...live], { maxKeys: 9 });
+    await set.deleteObject(B, 'k010');
+    live.delete('k010');
+    await pageThrough(set, [...live], { prefix: 'k01' });
+    await put(set, 'k020', Buffer.from('a longer body than before'));
+    const page = await list(set, { after: 'k019', maxKeys: 1 });
+    assert.deepEqual(
+      page.objects.map((o) => [o.key, o.size]),
+      [['k020', 25]],
+    );
+    for (let i = 0; i < 4; i++) await pageThrough(set, [...live], { delimiter: '/', maxKeys: 13 });
+  } finally {
+    configureListingCache(256 << 20, LISTING_CACHE_MIN_CHILDREN);
     await cleanup();
   }
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT_START_FAILED, EXIT_USAGE, endpointsFor, generatedCredentialsPath, main } from '../../src/cli';
-import { ConfigError, domains, region, rootCredentials } from '../../src/server/config';
+import { ConfigError, domains, listingCacheBytes, region, rootCredentials } from '../../src/server/config';
 import { EllipsisError, expandDrives, expandEllipses } from '../../src/server/ellipses';
 import { parseAddress } from '../../src/server/index';
 import { startServer } from '../helpers/server';
@@ -96,6 +96,18 @@ test('credentials: CAIRN_* or MINIO_*, CAIRN_* first; a generated pair without e
     }).rootUser,
     'cairnuser',
   );
+});
+
+test('CAIRN_LISTING_CACHE_MB: MiB, 0 for off, unset for the default; anything else a ConfigError', () => {
+  assert.is(listingCacheBytes({}), undefined);
+  assert.is(listingCacheBytes({ CAIRN_LISTING_CACHE_MB: '64' }), 64 * 1024 * 1024);
+  assert.is(listingCacheBytes({ CAIRN_LISTING_CACHE_MB: '0' }), 0);
+  for (const bad of ['-1', '1.5', 'lots', '64MiB']) {
+    assert.throws(
+      () => listingCacheBytes({ CAIRN_LISTING_CACHE_MB: bad }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('CAIRN_LISTING_CACHE_MB'),
+    );
+  }
 });
 
 test('credentials: generated ones differ every time and are never a fixed default', () => {

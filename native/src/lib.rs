@@ -5,6 +5,7 @@ pub mod bitrot;
 pub mod cached;
 pub mod digest;
 pub mod direct;
+pub mod dirlist;
 pub mod erasure;
 pub mod frames;
 pub mod fsio;

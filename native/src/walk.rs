@@ -9,14 +9,16 @@
 //! order: every key below `P+d/` extends it, and `P+d/` is never a prefix of a sibling's key, so no
 //! sibling falls inside its range (`a` < `a-b` < `a/…` < `a0`).
 //!
-//! One directory listing per level is held at a time; nothing stays open between batches, so a
-//! walk may be dropped at any point.
+//! One directory listing per level is held at a time (`dirlist.rs`: sorted once, and cached for
+//! large directories); nothing stays open between batches, so a walk may be dropped at any point.
 
 use std::cmp::Ordering;
-use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::dirlist::{self, DirListing, Item};
 
 /// The per-object metadata file inside an object's directory.
 pub const META_FILE: &str = "cairn.meta";
@@ -108,27 +110,18 @@ impl std::fmt::Display for WalkError {
     }
 }
 
-/// One directory's children as walk items, sorted in reverse so that `pop` gives the next one.
+/// One directory's walk items still to come: `listing`'s items `[pos, end)`.
 struct Frame {
     dir: PathBuf,
     /// The key of `dir` with its trailing `/`.
     key_prefix: String,
-    /// On-disk names and decoded segments of the child directories.
-    names: Vec<OsString>,
-    segs: Vec<String>,
-    items: Vec<Item>,
-}
-
-/// The object `key_prefix + seg` (`slash: false`) or the prefix `key_prefix + seg + "/"` of child
-/// `child`. Every item of a frame shares `key_prefix`, so items sort by `seg` and `slash` alone.
-#[derive(Clone, Copy)]
-struct Item {
-    child: u32,
-    slash: bool,
+    listing: Arc<DirListing>,
+    pos: usize,
+    end: usize,
 }
 
 /// Order of `a` (+ `/` when `a_slash`) and `b` (+ `/` when `b_slash`) as UTF-8 bytes.
-fn cmp_seg(a: &str, a_slash: bool, b: &str, b_slash: bool) -> Ordering {
+pub(crate) fn cmp_seg(a: &str, a_slash: bool, b: &str, b_slash: bool) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len().min(b.len());
     match a[..n].cmp(&b[..n]) {
@@ -146,7 +139,7 @@ fn cmp_seg(a: &str, a_slash: bool, b: &str, b_slash: bool) -> Ordering {
     a[n..].iter().chain(slash(a_slash)).cmp(b[n..].iter().chain(slash(b_slash)))
 }
 
-fn is_missing(e: &io::Error) -> bool {
+pub(crate) fn is_missing(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
 
@@ -164,68 +157,21 @@ impl Frame {
         after: Option<&str>,
         delimited: bool,
     ) -> Result<Option<Frame>, WalkError> {
-        let rd = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if is_missing(&e) => return Ok(None),
-            Err(e) => return Err(io_err(&dir, e)),
-        };
-        let mut names = Vec::new();
-        let mut segs = Vec::new();
-        let mut items = Vec::new();
-        for ent in rd {
-            let ent = ent.map_err(|e| io_err(&dir, e))?;
-            // No d_type from the file system: this lstat's, and never follows a symbolic link.
-            let is_dir = match ent.file_type() {
-                Ok(t) => t.is_dir(),
-                Err(e) if is_missing(&e) => false, // removed since the listing
-                Err(e) => return Err(io_err(&ent.path(), e)),
-            };
-            if !is_dir {
-                continue;
-            }
-            let name = ent.file_name();
-            let seg = {
-                let lossy = name.to_string_lossy();
-                if lossy.starts_with(RESERVED_PREFIX) {
-                    continue;
-                }
-                let seg = decode_segment(&lossy);
-                if !seg.starts_with(starts_with) {
-                    continue;
-                }
-                seg
-            };
-            let object = after.is_none_or(|a| cmp_seg(&seg, false, a, false) == Ordering::Greater);
-            // Descend into a prefix that sorts after `after`, or holds it (some keys below may be
-            // later); a common prefix is one entry, listed only when it sorts after `after` itself.
-            let prefix = after.is_none_or(|a| {
-                cmp_seg(&seg, true, a, false) == Ordering::Greater
-                    || (!delimited
-                        && a.len() > seg.len()
-                        && a.starts_with(seg.as_str())
-                        && a.as_bytes()[seg.len()] == b'/')
-            });
-            if !object && !prefix {
-                continue;
-            }
-            let child = names.len() as u32;
-            if object {
-                items.push(Item { child, slash: false });
-            }
-            if prefix {
-                items.push(Item { child, slash: true });
-            }
-            names.push(name);
-            segs.push(seg);
+        let Some(listing) = dirlist::listing(&dir).map_err(|e| io_err(&dir, e))? else { return Ok(None) };
+        let (pos, end) = listing.range(starts_with, after, delimited);
+        Ok(Some(Frame { dir, key_prefix, listing, pos, end }))
+    }
+
+    fn next(&mut self) -> Option<Item> {
+        if self.pos >= self.end {
+            return None;
         }
-        items.sort_unstable_by(|x, y| {
-            cmp_seg(&segs[y.child as usize], y.slash, &segs[x.child as usize], x.slash)
-        });
-        Ok(Some(Frame { dir, key_prefix, names, segs, items }))
+        self.pos += 1;
+        Some(self.listing.item(self.pos - 1))
     }
 
     fn key(&self, item: Item) -> String {
-        let seg = &self.segs[item.child as usize];
+        let seg = self.listing.seg(item.child);
         let mut key = String::with_capacity(self.key_prefix.len() + seg.len() + 1);
         key.push_str(&self.key_prefix);
         key.push_str(seg);
@@ -236,7 +182,7 @@ impl Frame {
     }
 
     fn path(&self, item: Item) -> PathBuf {
-        self.dir.join(&self.names[item.child as usize])
+        self.dir.join(self.listing.name(item.child))
     }
 }
 
@@ -422,7 +368,7 @@ impl Walker {
         let mut bytes = 0usize;
         while out.len() - start < max_entries && bytes < max_bytes {
             let Some(top) = self.stack.last_mut() else { return Ok(true) };
-            let Some(item) = top.items.pop() else {
+            let Some(item) = top.next() else {
                 self.stack.pop();
                 continue;
             };
@@ -450,7 +396,7 @@ impl Walker {
                 }
             }
         }
-        Ok(self.stack.iter().all(|f| f.items.is_empty()))
+        Ok(self.stack.iter().all(|f| f.pos >= f.end))
     }
 }
 

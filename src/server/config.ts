@@ -110,6 +110,21 @@ export function onOff(env: Env, name: string): boolean | undefined {
   throw new ConfigError(`CAIRN_${name}=${JSON.stringify(v)}: on or off`);
 }
 
+/**
+ * `CAIRN_LISTING_CACHE_MB`: MiB of sorted listings of large directories each server process keeps
+ * (default 256; 0 turns the cache off). Undefined when unset.
+ */
+export function listingCacheBytes(env: Env): number | undefined {
+  const v = envValue(env, 'LISTING_CACHE_MB');
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) > 1 << 20) {
+    throw new ConfigError(
+      `CAIRN_LISTING_CACHE_MB=${JSON.stringify(v)}: a number of MiB (0 turns the cache off)`,
+    );
+  }
+  return Number(v) * 1024 * 1024;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

@@ -14,6 +14,7 @@ import { type Cidr, parseCidr } from '../auth/policy/values';
 import { ErasureBucketConfigs } from '../erasure/bucketConfig';
 import type { Coordinator } from '../erasure/coordinator';
 import { ErasureSets, StartupError } from '../erasure/ErasureSets';
+import { configureListingCache, LISTING_CACHE_MIN_CHILDREN } from '../native';
 import type { Logger } from '../s3/context';
 import { S3Error, toXml } from '../s3/errors';
 import { isStorageError } from '../storage/errors';
@@ -52,6 +53,11 @@ export interface ServerOptions {
    * true; `CAIRN_API_ODIRECT=off` / `MINIO_API_ODIRECT=off`).
    */
   directWrites?: boolean;
+  /**
+   * Bytes of sorted listings of large directories (a flat bucket's top level) kept per process
+   * (default 256 MiB; 0: off; `CAIRN_LISTING_CACHE_MB`).
+   */
+  listingCacheBytes?: number;
   /** A connection with no traffic for this long is closed; a body that stops coming is RequestTimeout. Default 2 min. */
   idleTimeoutMs?: number;
   /** Time allowed for the request line and headers. Default 60 s. */
@@ -186,6 +192,7 @@ export type StorageOptions = Pick<
   | 'log'
   | 'worker'
   | 'directWrites'
+  | 'listingCacheBytes'
 > & {
   /** The key locks and streams of this process (a node's primary serves them to its workers). */
   coordinator?: Coordinator;
@@ -199,6 +206,8 @@ export async function openStorage(opts: StorageOptions): Promise<{ objects: Eras
   const log = opts.log ?? silentLogger;
   const worker = opts.worker;
   if (!worker) await prepareDrives(opts.drives, log);
+  if (opts.listingCacheBytes !== undefined)
+    configureListingCache(opts.listingCacheBytes, LISTING_CACHE_MIN_CHILDREN);
   const objects = await ErasureSets.open(
     opts.drives.map((d) => new LocalDrive(d, { directWrites: opts.directWrites ?? true })),
     {

@@ -180,3 +180,23 @@ impl Task for WalkTask {
         Ok(batch.into_batch())
     }
 }
+
+/// Bounds of the cache of large directories' sorted listings (`native/src/dirlist.rs`): at most
+/// `maxBytes` in all (0: off), for directories of at least `minChildren` child directories.
+#[napi]
+pub fn configure_listing_cache(max_bytes: f64, min_children: u32) {
+    crate::dirlist::configure(max_bytes.max(0.0) as usize, min_children as usize);
+}
+
+/// What the listing cache holds.
+#[napi(object)]
+pub struct ListingCacheStats {
+    pub dirs: u32,
+    pub bytes: f64,
+}
+
+#[napi]
+pub fn listing_cache_stats() -> ListingCacheStats {
+    let (dirs, bytes) = crate::dirlist::stats();
+    ListingCacheStats { dirs: dirs as u32, bytes: bytes as f64 }
+}
