@@ -135,6 +135,12 @@ export declare class ObjectWalker {
 }
 
 /**
+ * Bounds of the cache of large directories' sorted listings (`native/src/dirlist.rs`): at most
+ * `maxBytes` in all (0: off), for directories of at least `minChildren` child directories.
+ */
+export declare function configureListingCache(maxBytes: number, minChildren: number): void
+
+/**
  * Experimental (see `bench/README.md`): `ErasureCoder.encode` for `dataShards + parityShards`
  * (without hashes), run on Cairn's own threads instead of the libuv threadpool. `data` is cut in
  * blocks of `blockSize` (default: one block); `parity` must be `parityLength` bytes. Leave both
@@ -195,6 +201,14 @@ export declare function hashChunksSync(algorithm: HashAlgorithm, data: Buffer, c
 
 /** The 32-byte digest of `data`, computed inline (for small inputs). */
 export declare function hashSync(algorithm: HashAlgorithm, data: Uint8Array, key?: Uint8Array | undefined | null): Buffer
+
+export declare function listingCacheStats(): ListingCacheStats
+
+/** What the listing cache holds. */
+export interface ListingCacheStats {
+  dirs: number
+  bytes: number
+}
 
 /** MinIO's HighwayHash-256 bitrot key (32 bytes), the default key. */
 export declare function minioBitrotKey(): Buffer
