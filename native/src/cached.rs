@@ -137,6 +137,9 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
 
     let file = open_cached(path)?;
     let fd = file.as_raw_fd();
+    if let Some(data) = read_small_whole(fd, head) {
+        return Some(data);
+    }
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;
@@ -162,6 +165,39 @@ pub fn read_file_cached(path: &Path, head: Option<u64>) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// Bytes a first read asks for before the file's size is known.
+#[cfg(target_os = "linux")]
+const FIRST_READ: usize = 16 << 10;
+
+/// A small file (or its head) in one `preadv2`, without the `fstat` for its size: a read from
+/// offset 0 that stops short of what was asked, and off a page boundary, stopped at the end of the
+/// file (a read that finds a page not cached stops at that page's start, a multiple of the page
+/// size). `None` when that cannot be told, and the caller asks the size.
+#[cfg(target_os = "linux")]
+fn read_small_whole(fd: std::os::raw::c_int, head: Option<u64>) -> Option<Vec<u8>> {
+    use sys::{preadv2, IoVec, RWF_NOWAIT};
+    const PAGE: usize = 4096; // the smallest page size: boundaries of larger ones are boundaries of it
+    let ask = head.map_or(FIRST_READ, |h| (h.min(FIRST_READ as u64)) as usize);
+    if ask == 0 {
+        return None;
+    }
+    let mut buf = Vec::<u8>::with_capacity(ask);
+    let iov = IoVec { base: buf.as_mut_ptr().cast(), len: ask };
+    // SAFETY: one iovec over `buf`'s spare capacity, which outlives the call.
+    let n = unsafe { preadv2(fd, &iov, 1, 0, RWF_NOWAIT) };
+    if n < 0 {
+        return None;
+    }
+    let n = n as usize;
+    let whole = head.is_some_and(|h| n as u64 == h) || (n < ask && !n.is_multiple_of(PAGE));
+    if !whole {
+        return None;
+    }
+    // SAFETY: the kernel wrote the first `n` bytes.
+    unsafe { buf.set_len(n) };
+    Some(buf)
+}
+
 #[cfg(not(target_os = "linux"))]
 pub fn read_file_cached(_: &Path, _: Option<u64>) -> Option<Vec<u8>> {
     None
@@ -184,6 +220,30 @@ mod tests {
             assert_eq!(read_file_cached(&path, Some(1 << 30)).unwrap(), data);
         }
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sizes_on_and_off_page_boundaries_read_whole() {
+        // One read tells the end only off a page boundary; the others ask the size.
+        for (i, size) in
+            [0usize, 1, 4095, 4096, 8192, 12_000, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, 100_000]
+                .into_iter()
+                .enumerate()
+        {
+            let path = std::env::temp_dir().join(format!("cairn-cached-sizes-{}-{i}", std::process::id()));
+            let data: Vec<u8> = (0..size as u32).map(|i| (i * 13 + 5) as u8).collect();
+            std::fs::write(&path, &data).unwrap();
+            if let Some(all) = read_file_cached(&path, None) {
+                assert_eq!(all.len(), size, "size {size}");
+                assert_eq!(all, data, "size {size}");
+                for head in [0u64, 1, 4096, 5000, size as u64, size as u64 + 1] {
+                    let want = &data[..(head as usize).min(size)];
+                    assert_eq!(read_file_cached(&path, Some(head)).unwrap(), want, "size {size} head {head}");
+                }
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 
     #[cfg(target_os = "linux")]

@@ -206,12 +206,49 @@ fn fsync_dir_at(dir: &Path) -> Result<(), Failed> {
     call("fsync", dir, fsync_dir(dir))
 }
 
+/// Whether the file system holding `path` makes metadata changes durable in the order they were
+/// made, each rename whole: ext4 and XFS log every change to one journal and commit it in order,
+/// so the fsync that commits a later change commits every earlier one with it (a rename's two
+/// directory entries are in one transaction). Steps that only order earlier changes before later
+/// ones then need no fsync of their own; the last fsync, before the caller is told, still runs.
+/// btrfs logs per inode, and others promise nothing: there every step is synced in turn.
+pub fn journals_in_order(path: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::raw::{c_char, c_int, c_long};
+        use std::os::unix::ffi::OsStrExt;
+        const EXT4_SUPER_MAGIC: c_long = 0xEF53;
+        const XFS_SUPER_MAGIC: c_long = 0x5846_5342;
+        extern "C" {
+            fn statfs(path: *const c_char, buf: *mut c_long) -> c_int;
+        }
+        let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return false };
+        // struct statfs: 120 bytes on x86-64 and arm64, its first field `f_type` a long.
+        let mut buf = [0 as c_long; 32];
+        // SAFETY: a NUL-terminated path and a buffer larger than struct statfs.
+        if unsafe { statfs(c.as_ptr(), buf.as_mut_ptr()) } != 0 {
+            return false;
+        }
+        matches!(buf[0], EXT4_SUPER_MAGIC | XFS_SUPER_MAGIC)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// `mkdir -p dir`, making nothing at or above `base` (its absence surfaces as `ENOENT`); the
-/// directories made are appended to `made`, outermost first, and each is fsynced into its parent.
+/// directories made are appended to `made`, outermost first, and each is fsynced into its parent
+/// (not on a file system that `journals_in_order`: the caller's next fsync makes them durable).
 /// A file in the way is left for the next step to meet (`ENOTDIR`).
 pub fn mkdir_all(base: &Path, dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), Failed> {
     let first = made.len();
     make_dir(base, dir, made)?;
+    if made.len() > first && journals_in_order(base) {
+        return Ok(());
+    }
     for d in made[first..].iter() {
         fsync_dir_at(d.parent().unwrap_or(base))?;
     }
@@ -359,7 +396,8 @@ pub struct RenameData<'a> {
 }
 
 /// The commit of a write (`LocalDrive.renameData`): 1. moves `src` to `dir/data_dir` (making
-/// `dir`), 2. fsyncs `dir` and `src`'s parent so the move is durable, 3. replaces `dir/meta_file`
+/// `dir`), 2. fsyncs `dir` and `src`'s parent so the move is durable before the commit (unless
+/// the file system `journals_in_order`: then the commit's fsyncs do), 3. replaces `dir/meta_file`
 /// with `metadata` atomically. A failure before 3 is done puts the data dir back (and removes the
 /// directories 1 made), so the caller can retry or clean up; a crash leaves the old metadata (and
 /// an orphan data dir that a scan removes) or the new one with its data in place.
@@ -382,10 +420,16 @@ pub fn rename_data(r: &RenameData<'_>, metadata: &[u8]) -> FsResult<()> {
         }
     }
 
-    // 2. Make the move durable, then 3. commit by replacing the metadata file atomically.
+    // 2. Make the move durable, then 3. commit by replacing the metadata file atomically. Where
+    // the journal keeps the order (ext4, XFS), the commit's own fsyncs make the move durable
+    // first: no fsync of the two directories here (8 of a PUT's 20 on 4 drives).
     let from = r.src.parent().unwrap_or(r.base);
-    let committed = fsync_dir_at(r.dir)
-        .and_then(|_| if from != r.dir { fsync_dir_at(from) } else { Ok(()) })
+    let synced = if journals_in_order(r.base) {
+        Ok(())
+    } else {
+        fsync_dir_at(r.dir).and_then(|_| if from != r.dir { fsync_dir_at(from) } else { Ok(()) })
+    };
+    let committed = synced
         .map_err(fail(Stage::Sync))
         .and_then(|_| write_file_atomic(&r.dir.join(r.meta_file), metadata, r.tmp_dir, r.base));
     if committed.is_err() {
@@ -638,6 +682,21 @@ mod tests {
         assert_eq!(fs::read(&obj).unwrap(), b"file");
         assert_eq!(fs::read(src.join("part.1")).unwrap(), b"x");
         assert_eq!(d.tmp_entries(), 0);
+    }
+
+    #[test]
+    fn the_journal_order_is_known_for_ext4_and_xfs_only() {
+        // Whatever holds the temp dir here, the answer follows its f_type; a missing path is false.
+        let d = Drive::new();
+        let out = std::process::Command::new("stat").args(["-f", "-c", "%t"]).arg(d.vol()).output();
+        if let Ok(out) = out {
+            let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert_eq!(journals_in_order(&d.vol()), t == "ef53" || t == "58465342", "f_type {t}");
+        }
+        assert!(!journals_in_order(&d.vol().join("missing")));
+        if Path::new("/dev/shm").is_dir() {
+            assert!(!journals_in_order(Path::new("/dev/shm")), "tmpfs");
+        }
     }
 
     #[test]
