@@ -3,8 +3,9 @@
  * keys (`aws:*`, and the `s3:*` ones `src/s3/permissions.ts` derives), the bucket's policy, and the
  * decision (`src/auth/iam/authorize.ts`). The app asks before dispatch, so a refusal touches nothing.
  */
+
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type Koa from 'koa';
 import type { VerifyResult } from '../auth';
 import { type AuthzResult, explain, principalType } from '../auth/iam/authorize';
 import type { IdentityRecord } from '../auth/iam/types';
@@ -170,7 +171,7 @@ export interface AuthorizationDeps {
 export function createAuthorization(opts: AuthorizationDeps): {
   bucketPolicy(bucket: string): Promise<Policy | null>;
   authorizer(
-    ctx: Koa.Context,
+    ctx: { readonly req: IncomingMessage },
     who: IdentityRecord | null,
     auth: VerifyResult,
     s3conditions: Record<string, string[]>,
@@ -196,7 +197,7 @@ export function createAuthorization(opts: AuthorizationDeps): {
   }
 
   function authorizer(
-    ctx: Koa.Context,
+    ctx: { readonly req: IncomingMessage },
     who: IdentityRecord | null,
     auth: VerifyResult,
     s3conditions: Record<string, string[]>,

@@ -271,7 +271,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closing = false;
   const hostId = makeHostId(`${objects.deploymentId}/${opts.address}`);
-  const app = createApp({
+  const handler = createApp({
     objects,
     bucketConfig,
     config: { region: opts.region, domains: opts.domains ?? [] },
@@ -284,7 +284,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     admin: { layer: objects, version: packageVersion(), startedAt: new Date() },
     trustedProxies,
   });
-  const handler = app.callback();
 
   const server = http.createServer({
     maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024,
