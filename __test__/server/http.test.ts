@@ -197,6 +197,34 @@ test('every response carries x-amz-request-id, x-amz-id-2, Server and Date', asy
   assert.is(responses[3]!.headers.get('content-type'), 'application/xml');
 });
 
+test('S3 requests and the Koa surfaces are told apart by path: a bucket named minio or cairn is S3', async () => {
+  // The S3 path skips Koa; `/minio/...`, the admin prefix and POST / go through it (and to S3 from there).
+  for (const bucket of ['minio', 'cairn']) {
+    assert.is((await signedFetch(srv, 'PUT', `/${bucket}`)).status, 200);
+    const put = await signedFetch(srv, 'PUT', `/${bucket}/admin/v2/health`, { body: 'not a probe' });
+    assert.is(put.status, 200);
+    const got = await signedFetch(srv, 'GET', `/${bucket}/admin/v2/health`);
+    assert.is(got.status, 200);
+    assert.is(await got.text(), 'not a probe');
+    assert.ok(/^[0-9A-F]{16}$/.test(got.headers.get('x-amz-request-id') ?? ''));
+    const list = await signedFetch(srv, 'GET', `/${bucket}?list-type=2`);
+    assert.match(await list.text(), '<Key>admin/v2/health</Key>');
+    assert.is((await signedFetch(srv, 'DELETE', `/${bucket}/admin/v2/health`)).status, 204);
+    assert.is((await signedFetch(srv, 'DELETE', `/${bucket}`)).status, 204);
+  }
+  // The health probe itself is not S3.
+  const live = await fetch(`${srv.endpoint}/minio/health/live`);
+  assert.is(live.status, 200);
+  assert.is(await live.text(), '');
+  // A request target that is not a path: InvalidURI, as XML, and the server keeps serving.
+  const c = connect(srv.port);
+  await c.write('GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const star = await c.response();
+  assert.is(star.status, 400);
+  assert.match(star.body, '<Code>InvalidURI</Code>');
+  assert.is((await fetch(`${srv.endpoint}/minio/health/live`)).status, 200);
+});
+
 // --- authentication -------------------------------------------------------------------------------
 
 test('an anonymous request is 403 AccessDenied, as XML', async () => {
