@@ -4,7 +4,7 @@
  *   cairn server [--address :9000] [--console-address :9001] [--domain D] DRIVE...
  *   cairn admin [--endpoint URL] [--access-key K] [--secret-key S] [--json] COMMAND...
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -27,6 +27,7 @@ import {
 import { EllipsisError, expandDrives } from './server/ellipses';
 import { type RunningServer, type ServerOptions, startServer } from './server/index';
 import { createLogger, type LogLevel } from './server/log';
+import { certsDirFor, loadCertificates, TlsConfigError } from './server/tls';
 
 /** Exit codes: 0 clean stop, 1 could not start (drives, address), 2 bad command line or settings. */
 export const EXIT_START_FAILED = 1;
@@ -43,6 +44,7 @@ function version(): string {
 interface ServerFlags {
   address: string;
   consoleAddress: string;
+  certsDir?: string;
   domain?: string[];
   quiet?: boolean;
   workers: string;
@@ -58,35 +60,36 @@ export function workerCount(value: string): number {
 }
 
 /** The URLs a listener on `address` is reachable at, for the banner. */
-export function endpointsFor(address: string): string[] {
+export function endpointsFor(address: string, scheme: 'http' | 'https' = 'http'): string[] {
   const m = /^(?:\[(.+)\]|(.*)):(\d+)$/.exec(address);
-  if (!m) return [`http://${address}`];
+  if (!m) return [`${scheme}://${address}`];
   const host = m[1] ?? m[2] ?? '';
   const port = m[3]!;
   if (host !== '' && host !== '0.0.0.0' && host !== '::') {
-    return [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
+    return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`];
   }
   const ips = Object.values(os.networkInterfaces())
     .flat()
     .filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === 'IPv4' && !i.internal)
-    .map((i) => `http://${i.address}:${port}`);
-  return [`http://127.0.0.1:${port}`, ...ips];
+    .map((i) => `${scheme}://${i.address}:${port}`);
+  return [`${scheme}://127.0.0.1:${port}`, ...ips];
 }
 
 function banner(
   srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects'>,
+  scheme: 'http' | 'https',
   workers: number,
   creds: { rootUser: string; rootPassword: string; generated: boolean },
   regionName: string,
   drives: string[],
 ): string {
-  const api = endpointsFor(srv.address);
+  const api = endpointsFor(srv.address, scheme);
   const local = api[0]!;
   const lines = [
     `Cairn ${version()}`,
     `S3 API:   ${api.join('  ')}`,
     ...(srv.consolePort !== undefined
-      ? [`Console:  http://127.0.0.1:${srv.consolePort}  (placeholder: the web console comes later)`]
+      ? [`Console:  ${scheme}://127.0.0.1:${srv.consolePort}  (placeholder: the web console comes later)`]
       : []),
     `Region:   ${regionName}`,
     `Workers:  ${workers} (${workers === 1 ? 'one process' : 'processes sharing the port'})`,
@@ -174,6 +177,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
   let workers: number;
   let odirect: boolean | undefined;
   let listingCache: number | undefined;
+  let certsDir: string | undefined;
   try {
     const given =
       drivesArg.length > 0 ? drivesArg : (envValue(env, 'VOLUMES')?.split(/\s+/).filter(Boolean) ?? []);
@@ -191,8 +195,14 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     workers = workerCount(flags.workers);
     odirect = onOff(env, 'API_ODIRECT');
     listingCache = listingCacheBytes(env);
+    const dir = certsDirFor(flags.certsDir, env.HOME || os.homedir());
+    if (flags.certsDir !== undefined && !existsSync(dir)) {
+      throw new ConfigError(`the certificates directory ${dir} does not exist`);
+    }
+    // Checked here, so that a broken certificate stops the start with its reason; HTTPS when found.
+    if (loadCertificates(dir)) certsDir = dir;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof EllipsisError) {
+    if (e instanceof ConfigError || e instanceof EllipsisError || e instanceof TlsConfigError) {
       io.stderr(`cairn: ${e.message}\n`);
       io.exit(EXIT_USAGE);
       return;
@@ -217,6 +227,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     log,
     ...(odirect !== undefined ? { directWrites: odirect } : {}),
     ...(listingCache !== undefined ? { listingCacheBytes: listingCache } : {}),
+    ...(certsDir !== undefined ? { certsDir } : {}),
   };
   // A node's primary serves no request itself: its workers count their own in-flight requests.
   let srv: Pick<RunningServer, 'address' | 'consolePort' | 'objects' | 'close'> &
@@ -247,7 +258,7 @@ async function runServer(drivesArg: string[], flags: ServerFlags, io: MainIO): P
     return;
   }
   if (creds.generated) await keepCredentials(drives[0]!, creds, log);
-  if (!flags.quiet) io.stdout(banner(srv, workers, creds, regionName, drives));
+  if (!flags.quiet) io.stdout(banner(srv, certsDir ? 'https' : 'http', workers, creds, regionName, drives));
 
   const signals = io.signals ?? process;
   let stopping = false;
@@ -313,6 +324,12 @@ export function buildProgram(io: MainIO): Command {
         'processes serving S3 over the same drives and port (auto: one per core)',
       ).default(envValue(env, 'WORKERS') ?? 'auto'),
     )
+    .addOption(
+      new Option(
+        '--certs-dir <dir>',
+        'TLS certificates: public.crt and private.key (and SNI sub-folders); HTTPS when present',
+      ).default(envValue(env, 'CERTS_DIR')),
+    )
     .option('--quiet', 'no start banner')
     .addHelpText(
       'after',
@@ -332,6 +349,8 @@ Environment (each CAIRN_* variable also read as MINIO_*; CAIRN_* wins):
   CAIRN_TRUSTED_PROXIES                  reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For
                                          gives the client address for aws:SourceIp (default: none)
   CAIRN_ADDRESS, CAIRN_CONSOLE_ADDRESS   as --address, --console-address
+  CAIRN_CERTS_DIR                        as --certs-dir (default ~/.cairn/certs, or ~/.minio/certs
+                                         when only that exists)
   CAIRN_VOLUMES                          drives, when none are given as arguments
   CAIRN_WORKERS                          as --workers (default auto: one worker process per core)
   CAIRN_LOG_LEVEL                        info (default), warn, error, silent

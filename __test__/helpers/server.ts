@@ -10,16 +10,18 @@
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { signRequest } from '../../src/auth';
 import { domains, region as regionOf } from '../../src/server/config';
 import { type RunningServer, startServer as start } from '../../src/server/index';
 import { createLogger, type LogLevel } from '../../src/server/log';
 
 export interface TestServer {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` with certificates) */
   endpoint: string;
   port: number;
   accessKey: string;
@@ -42,8 +44,10 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Smallest multipart part but the last (default 5 MiB, as S3). */
   minPartSize?: number;
-  /** Passed to the server as they are (timeouts, header size...). */
+  /** Passed to the server as they are (timeouts, header size, `certsDir`...). */
   server?: Partial<Parameters<typeof start>[0]>;
+  /** With `server.certsDir`: the PEM the client trusts (the test's CA or self-signed certificate). */
+  ca?: string;
 }
 
 // The SDK warns once per process that its 2027 releases need Node 22; tests run on Node 20 on purpose.
@@ -87,9 +91,12 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
     leftovers.delete(base);
     throw e;
   }
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const endpoint = `${server.secure ? 'https' : 'http'}://127.0.0.1:${server.port}`;
   const s3 = new S3Client({
     endpoint,
+    ...(server.secure && opts.ca !== undefined
+      ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: opts.ca }) }) }
+      : {}),
     region,
     forcePathStyle: true,
     credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },

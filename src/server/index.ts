@@ -7,7 +7,8 @@
 
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import https from 'node:https';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { IAMKeyError } from '../auth/iam/errors';
 import { IAM } from '../auth/iam/IAM';
 import { type Cidr, parseCidr } from '../auth/policy/values';
@@ -30,6 +31,7 @@ import {
 } from './app';
 import type { RemoteCoordinator } from './cluster/client';
 import { silentLogger } from './log';
+import { CertificateStore, loadCertificates } from './tls';
 
 export interface ServerOptions {
   /** Drive directories, in deployment order (ellipses already expanded). */
@@ -58,6 +60,13 @@ export interface ServerOptions {
    * (default 256 MiB; 0: off; `CAIRN_LISTING_CACHE_MB`).
    */
   listingCacheBytes?: number;
+  /**
+   * The certificates directory (`./tls.ts`: `public.crt`, `private.key`, SNI sub-folders): HTTPS on
+   * the S3 and console addresses when it holds a certificate; plain HTTP when absent or empty.
+   */
+  certsDir?: string;
+  /** How often the certificates are checked for a change (default 5 s; 0: never). */
+  certReloadMs?: number;
   /** A connection with no traffic for this long is closed; a body that stops coming is RequestTimeout. Default 2 min. */
   idleTimeoutMs?: number;
   /** Time allowed for the request line and headers. Default 60 s. */
@@ -82,6 +91,8 @@ export interface ServerOptions {
 
 export interface RunningServer {
   port: number;
+  /** Serving HTTPS (a certificate was found in `certsDir`). */
+  secure: boolean;
   /** `host:port` actually listened on. */
   address: string;
   consolePort?: number;
@@ -159,7 +170,7 @@ async function hasReadQuorum(layer: ErasureSets): Promise<boolean> {
   return sets.every(Boolean);
 }
 
-function listen(server: http.Server, address: string): Promise<AddressInfo> {
+function listen(server: NetServer, address: string): Promise<AddressInfo> {
   const { host, port } = parseAddress(address);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -285,14 +296,37 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     trustedProxies,
   });
 
-  const server = http.createServer({
+  const httpOptions: http.ServerOptions = {
     maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024,
     // No limit on a whole request: a multi-GiB upload takes as long as it takes. Stalls are caught
     // by the idle timeout below; slow headers by headersTimeout.
     requestTimeout: 0,
     headersTimeout: opts.headersTimeoutMs ?? 60_000,
     keepAliveTimeout: 5_000,
-  });
+  };
+  let certs: CertificateStore | undefined;
+  try {
+    const found = opts.certsDir === undefined ? undefined : loadCertificates(opts.certsDir);
+    if (found) {
+      certs = new CertificateStore(
+        found,
+        { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+        opts.certReloadMs,
+      );
+    }
+  } catch (e) {
+    await objects.shutdown();
+    throw e;
+  }
+  /** HTTPS when there are certificates (reloaded into the server when they change). */
+  const createServer = (handler?: http.RequestListener): http.Server => {
+    if (!certs) return http.createServer(httpOptions, handler);
+    const s = https.createServer({ ...httpOptions, ...certs.options() }, handler);
+    certs.serve(s);
+    // An https.Server has every http.Server method the server uses; the types keep them apart.
+    return s as unknown as http.Server;
+  };
+  const server = createServer();
 
   let inflight = 0;
   /** The response being written on each connection (HTTP/1.1: one at a time). */
@@ -363,7 +397,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     bound = await listen(server, opts.address);
     if (opts.consoleAddress) {
-      consoleServer = http.createServer((req, res) => {
+      consoleServer = createServer((req, res) => {
         res.setHeader('Server', 'Cairn');
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.setHeader('Content-Length', Buffer.byteLength(CONSOLE_PAGE));
@@ -374,6 +408,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (e) {
     server.close();
     consoleServer?.close();
+    certs?.close();
     await objects.shutdown();
     throw e;
   }
@@ -406,6 +441,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         server.closeAllConnections();
         await done;
       }
+      certs?.close();
       await objects.shutdown();
     })();
     return closed;
@@ -413,6 +449,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   return {
     port: bound.port,
+    secure: certs !== undefined,
     address: formatAddress(bound),
     ...(consoleBound ? { consolePort: consoleBound.port } : {}),
     objects,
