@@ -174,6 +174,43 @@ test('health: ready is 503 when a set loses read quorum', async () => {
   }
 });
 
+test("health: /minio/health/cluster and /cluster/read answer by write and read quorum, with MinIO's headers", async () => {
+  const one = await startServer({ drives: 4 });
+  const probe = async (path: string, method = 'GET') => {
+    const r = await fetch(`${one.endpoint}${path}`, { method });
+    return {
+      status: r.status,
+      wq: r.headers.get('x-minio-write-quorum'),
+      rq: r.headers.get('x-minio-read-quorum'),
+      defaults: r.headers.get('x-minio-storage-class-defaults'),
+    };
+  };
+  try {
+    const { rm } = await import('node:fs/promises');
+    // 4 drives, parity 2: writes need 3, reads 2.
+    assert.equal(await probe('/minio/health/cluster'), { status: 200, wq: '3', rq: null, defaults: 'true' });
+    assert.equal(await probe('/minio/health/cluster/read'), {
+      status: 200,
+      wq: null,
+      rq: '2',
+      defaults: 'true',
+    });
+    assert.is((await probe('/minio/health/cluster', 'HEAD')).status, 200);
+    // Taking the only node down for maintenance would lose everything.
+    assert.is((await probe('/minio/health/cluster?maintenance=true')).status, 412);
+    await rm(one.roots[0]!, { recursive: true, force: true });
+    assert.is((await probe('/minio/health/cluster')).status, 200);
+    await rm(one.roots[1]!, { recursive: true, force: true });
+    assert.is((await probe('/minio/health/cluster')).status, 503);
+    assert.is((await probe('/minio/health/cluster/read')).status, 200);
+    assert.is((await fetch(`${one.endpoint}/minio/health/ready`)).status, 200);
+    await rm(one.roots[2]!, { recursive: true, force: true });
+    assert.is((await probe('/minio/health/cluster/read')).status, 503);
+  } finally {
+    await one.stop();
+  }
+});
+
 test('every response carries x-amz-request-id, x-amz-id-2, Server and Date', async () => {
   const responses = [
     await fetch(`${srv.endpoint}/minio/health/live`),

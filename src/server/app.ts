@@ -62,6 +62,15 @@ export interface RootCredentials {
   secretKey: string;
 }
 
+export interface ClusterHealth {
+  readQuorum: number;
+  writeQuorum: number;
+  /** Every erasure set has its read quorum of drives answering. */
+  readable: boolean;
+  /** Every erasure set has its write quorum of drives answering. */
+  writable: boolean;
+}
+
 export interface AppOptions {
   objects: ObjectLayer;
   bucketConfig: BucketConfigStore;
@@ -72,6 +81,8 @@ export interface AppOptions {
   hostId: string;
   /** Whether every erasure set has read quorum (`/minio/health/ready`). */
   ready(): Promise<boolean>;
+  /** Quorums and whether every set meets them (`/minio/health/cluster`, `/cluster/read`). */
+  health(): Promise<ClusterHealth>;
   /** True once shutdown began: new requests are refused with 503. */
   closing(): boolean;
   /** Users, groups, policies, service accounts and temporary credentials: every key's lookup. */
@@ -136,6 +147,24 @@ export function createApp(opts: AppOptions): RequestHandler {
     ctx.status = 200;
     ctx.body = '';
   });
+  // MinIO's cluster probes: 200 with quorum in every set, else 503; `?maintenance=true` asks whether
+  // this node can be taken down without losing it: never, for a single node (412).
+  const cluster = (read: boolean) => async (ctx: Koa.Context) => {
+    const h = await opts.health().catch(() => undefined);
+    if (h) {
+      ctx.set(
+        read ? 'X-Minio-Read-Quorum' : 'X-Minio-Write-Quorum',
+        String(read ? h.readQuorum : h.writeQuorum),
+      );
+      ctx.set('X-Minio-Storage-Class-Defaults', 'true');
+    }
+    const healthy = h !== undefined && (read ? h.readable : h.writable);
+    const maintenance = ctx.query.maintenance === 'true';
+    ctx.status = maintenance ? 412 : healthy ? 200 : 503;
+    ctx.body = '';
+  };
+  router.get('/minio/health/cluster', cluster(false));
+  router.get('/minio/health/cluster/read', cluster(true));
   router.get('/minio/health/ready', async (ctx) => {
     const ok = await opts.ready().catch(() => false);
     ctx.status = ok ? 200 : 503;

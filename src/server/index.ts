@@ -15,12 +15,14 @@ import { type Cidr, parseCidr } from '../auth/policy/values';
 import { ErasureBucketConfigs } from '../erasure/bucketConfig';
 import type { Coordinator } from '../erasure/coordinator';
 import { ErasureSets, StartupError } from '../erasure/ErasureSets';
+import { readQuorum, writeQuorum } from '../erasure/quorum';
 import { configureListingCache, LISTING_CACHE_MIN_CHILDREN } from '../native';
 import type { Logger } from '../s3/context';
 import { S3Error, toXml } from '../s3/errors';
 import { isStorageError } from '../storage/errors';
 import { readFormat } from '../storage/format';
 import { LocalDrive } from '../storage/LocalDrive';
+import type { ClusterHealth } from './app';
 import {
   createApp,
   failIdleRequest,
@@ -160,14 +162,30 @@ export async function prepareDrives(dirs: string[], log: Logger): Promise<void> 
 
 /** Every set has read quorum: enough drives answering to read what was written. */
 async function hasReadQuorum(layer: ErasureSets): Promise<boolean> {
-  const sets = await Promise.all(
+  return (await clusterHealth(layer)).readable;
+}
+
+/**
+ * The quorums of the sets (of their STANDARD parity) and whether every set has that many drives
+ * answering: what `/minio/health/cluster` and `/cluster/read` report.
+ */
+async function clusterHealth(layer: ErasureSets): Promise<ClusterHealth> {
+  let readable = true;
+  let writable = true;
+  let rq = 0;
+  let wq = 0;
+  await Promise.all(
     layer.sets.map(async (s) => {
       const res = await s.onAll((d) => d.diskInfo());
-      const ok = res.filter((r) => !(r instanceof Error)).length;
-      return ok >= s.driveCount - s.parity;
+      const online = res.filter((r) => !(r instanceof Error)).length;
+      const k = s.driveCount - s.parity;
+      rq = Math.max(rq, readQuorum(k, s.parity));
+      wq = Math.max(wq, writeQuorum(k, s.parity));
+      if (online < readQuorum(k, s.parity)) readable = false;
+      if (online < writeQuorum(k, s.parity)) writable = false;
     }),
   );
-  return sets.every(Boolean);
+  return { readQuorum: rq, writeQuorum: wq, readable, writable };
 }
 
 function listen(server: NetServer, address: string): Promise<AddressInfo> {
@@ -290,6 +308,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log,
     hostId,
     ready: () => hasReadQuorum(objects),
+    health: () => clusterHealth(objects),
     closing: () => closing,
     iam,
     admin: { layer: objects, version: packageVersion(), startedAt: new Date() },
