@@ -8,11 +8,13 @@
  *
  * Server errors (5xx) are logged to stderr; `CAIRN_TEST_LOG=info` shows everything.
  */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { signRequest } from '../../src/auth';
@@ -166,4 +168,29 @@ export function s3ClientFor(
     credentials: creds,
     maxAttempts: 1,
   });
+}
+
+/**
+ * The real binary, `bin/cairn.js server` on random ports of 127.0.0.1 (S3 and console) over
+ * `drives` (a path, ellipses allowed), from the TypeScript sources; stdout and stderr piped.
+ */
+export function spawnServerBinary(
+  drives: string,
+  env: NodeJS.ProcessEnv,
+  extraArgs: string[] = [],
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(
+    process.execPath,
+    [
+      path.join(__dirname, '..', '..', 'bin', 'cairn.js'),
+      'server',
+      ...extraArgs,
+      '--address',
+      '127.0.0.1:0',
+      '--console-address',
+      '127.0.0.1:0',
+      drives,
+    ],
+    { env: { ...env, CAIRN_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }

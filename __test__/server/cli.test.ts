@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,7 @@ import { EXIT_START_FAILED, EXIT_USAGE, endpointsFor, generatedCredentialsPath, 
 import { ConfigError, domains, listingCacheBytes, region, rootCredentials } from '../../src/server/config';
 import { EllipsisError, expandDrives, expandEllipses } from '../../src/server/ellipses';
 import { parseAddress } from '../../src/server/index';
-import { startServer } from '../helpers/server';
-
-const ROOT = path.join(__dirname, '..', '..');
+import { spawnServerBinary, startServer } from '../helpers/server';
 
 // --- ellipses -------------------------------------------------------------------------------------
 
@@ -257,19 +255,7 @@ test('bin/cairn.js server: prints the login, answers health, exits cleanly on SI
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-bin-'));
   const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_FROM_SOURCE: '1', CAIRN_LOG_LEVEL: 'warn' };
   for (const k of Object.keys(env)) if (/^(CAIRN|MINIO)_ROOT_/.test(k)) delete env[k];
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin', 'cairn.js'),
-      'server',
-      '--address',
-      '127.0.0.1:0',
-      '--console-address',
-      '127.0.0.1:0',
-      path.join(dir, 'd{1...4}'),
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnServerBinary(path.join(dir, 'd{1...4}'), env);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

@@ -3,7 +3,7 @@
  * reload of renewed files without a restart, refusals of broken files. Certificates are made by
  * `openssl` for each test run.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT_USAGE, endpointsFor, main } from '../../src/cli';
 import { certsDirFor, loadCertificates, TlsConfigError } from '../../src/server/tls';
-import { startServer } from '../helpers/server';
+import { spawnServerBinary, startServer } from '../helpers/server';
 
 const work = mkdtempSync(path.join(tmpdir(), 'cairn-tls-'));
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -218,21 +218,7 @@ test('bin/cairn.js server --workers 2 with CAIRN_CERTS_DIR: an https banner, TLS
     CAIRN_ROOT_USER: 'tlsadmin',
     CAIRN_ROOT_PASSWORD: 'tls-secret-123',
   };
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(__dirname, '..', '..', 'bin', 'cairn.js'),
-      'server',
-      '--workers',
-      '2',
-      '--address',
-      '127.0.0.1:0',
-      '--console-address',
-      '127.0.0.1:0',
-      path.join(drives, 'd{1...4}'),
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnServerBinary(path.join(drives, 'd{1...4}'), env, ['--workers', '2']);
   try {
     const banner = await new Promise<string>((resolve, reject) => {
       let out = '';
