@@ -18,6 +18,7 @@ import { Agent, request } from 'undici';
 import {
   allProcesses,
   buildServer,
+  cairnServerArgs,
   freePort,
   peakRssBytes,
   startChild,
@@ -70,16 +71,7 @@ async function main(): Promise<void> {
     const child = await startChild({
       name: 'cairn',
       command: process.execPath,
-      args: [
-        launcher,
-        'server',
-        '--quiet',
-        '--address',
-        `127.0.0.1:${port}`,
-        '--console-address',
-        '',
-        ...drives,
-      ],
+      args: cairnServerArgs(launcher, port, drives),
       env: {
         ...process.env,
         CAIRN_ROOT_USER: ACCESS_KEY,

@@ -47,6 +47,7 @@ import {
   BARE_SERVER,
   buildServer,
   type Child,
+  cairnServerArgs,
   clockTicks,
   freePort,
   killChildrenSync,
@@ -225,14 +226,7 @@ async function startCairn(opts: Options, work: string): Promise<Server> {
     args: [
       // Workers inherit the primary's exec arguments (Node's cluster).
       ...(opts.cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuprof)}`] : []),
-      launcher,
-      'server',
-      '--quiet',
-      '--address',
-      `127.0.0.1:${port}`,
-      '--console-address',
-      '',
-      ...drives,
+      ...cairnServerArgs(launcher, port, drives),
     ],
     env,
     cwd: root,

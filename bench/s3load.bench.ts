@@ -48,6 +48,7 @@ import {
   BARE_SERVER,
   buildServer,
   type Child,
+  cairnServerArgs,
   cpuSeconds,
   startChild,
   stopChild,
@@ -553,13 +554,7 @@ async function main() {
         args: [
           ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
           ...(perf ? ['--perf-basic-prof'] : []),
-          launcher,
-          'server',
-          '--address',
-          '127.0.0.1:0',
-          '--console-address',
-          '',
-          ...drives,
+          ...cairnServerArgs(launcher, 0, drives, false),
         ],
         env: {
           ...process.env,

@@ -150,6 +150,24 @@ export async function stopChild(c: Child, graceMs = 40_000): Promise<void> {
 }
 
 /** A TCP port free on 127.0.0.1 now (the OS's pick; another process could take it before us). */
+/**
+ * The arguments of `cairn server` for a bench: `launcher` (bin/cairn.js of the build under test) on
+ * 127.0.0.1:`port` (0: any free one) over `drives`, no console; `--quiet` (no banner) unless the
+ * bench reads the banner.
+ */
+export function cairnServerArgs(launcher: string, port: number, drives: string[], quiet = true): string[] {
+  return [
+    launcher,
+    'server',
+    ...(quiet ? ['--quiet'] : []),
+    '--address',
+    `127.0.0.1:${port}`,
+    '--console-address',
+    '',
+    ...drives,
+  ];
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
