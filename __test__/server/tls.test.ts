@@ -79,17 +79,7 @@ test('HTTPS: the SDK puts and gets over TLS with the certificate it trusts; plai
     const got = await srv.s3.send(new GetObjectCommand({ Bucket: 'tls', Key: 'k' }));
     assert.is(await got.Body!.transformToString(), 'over tls');
     // Health over https too.
-    const live = await new Promise<number>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: srv.port, ca: cert, servername: 'localhost' }, () => {
-        s.write('GET /minio/health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-      });
-      let raw = '';
-      s.on('data', (d) => {
-        raw += d;
-      });
-      s.on('end', () => resolve(Number(raw.split(' ')[1])));
-      s.on('error', reject);
-    });
+    const live = await tlsGet(srv.port, cert, '/minio/health/live');
     assert.is(live, 200);
     // A plain HTTP request to the TLS port gets no HTTP answer.
     const plain = await fetch(`http://127.0.0.1:${srv.port}/minio/health/live`).then(

@@ -160,11 +160,6 @@ export async function prepareDrives(dirs: string[], log: Logger): Promise<void> 
   }
 }
 
-/** Every set has read quorum: enough drives answering to read what was written. */
-async function hasReadQuorum(layer: ErasureSets): Promise<boolean> {
-  return (await clusterHealth(layer)).readable;
-}
-
 /**
  * The quorums of the sets (of their STANDARD parity) and whether every set has that many drives
  * answering: what `/minio/health/cluster` and `/cluster/read` report.
@@ -307,7 +302,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     root: { accessKey: opts.rootUser, secretKey: opts.rootPassword },
     log,
     hostId,
-    ready: () => hasReadQuorum(objects),
     health: () => clusterHealth(objects),
     closing: () => closing,
     iam,
